@@ -1,0 +1,31 @@
+# Two set-up commands (README): `make demo` and `make test`, each installing what it needs.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := runs/demo
+
+.PHONY: install demo test bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# torch first, by exact pin, with pip: the local CPU wheel (uv/poetry do not see it)
+install: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[test]"
+
+# a small real experiment: an lr x bias sweep over 2 seeds on the tiny preset, with plots
+demo: install
+	$(BIN)/models sweep --preset tiny --steps 2048 --grid lr=0.003,0.03 --zip bias_init=0,-1 \
+	    --zip bias_decay=0,0.1 --seeds 0,1 --workers 2 --out $(DEMO)
+	$(BIN)/models list --runs-dir $(DEMO)
+	@echo "figures: $(DEMO)/sweep.png and $(DEMO)/*/training.png, sfa.png"
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/train_step.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

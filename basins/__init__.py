@@ -1,0 +1,1 @@
+"""basins/: reads and writes run directories of models/ (see its issue); not built yet."""

@@ -1,0 +1,90 @@
+"""LAMB (the paper's semantics) and Adam over a dict of tensors, with state that is plain tensors.
+
+LAMB follows torch_optimizer 0.3.0's Lamb, which the paper used: betas (0.9, 0.999), eps 1e-6, no
+weight decay, no debiasing, weight norm clamped to [0, 10], trust ratio 1 where either norm is 0.
+Unlike the reference, the trust ratio stays on the device (no host sync per parameter). State being
+plain tensors keeps resume files pickle-free and lets pruning reset the moments of grown weights.
+"""
+from __future__ import annotations
+
+import torch
+
+LAMB_BETAS, LAMB_EPS, LAMB_CLAMP = (0.9, 0.999), 1e-6, 10.0
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+
+
+class Optimizer:
+    """Shared state handling: first and second moments per parameter and a step count."""
+
+    betas: tuple[float, float]
+    eps: float
+
+    def __init__(self, params: dict[str, torch.Tensor]):
+        self.params = params
+        self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
+        self.step_count = 0
+
+    def _moments(self, name: str, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b1, b2 = self.betas
+        m, v = self.exp_avg[name], self.exp_avg_sq[name]
+        m.mul_(b1).add_(grad, alpha=1 - b1)
+        v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        return m, v
+
+    def step(self, lr: float) -> None:
+        self.step_count += 1
+        with torch.no_grad():
+            for name, p in self.params.items():
+                if p.grad is not None:
+                    self._update(name, p, p.grad, lr)
+
+    def _update(self, name, p, grad, lr):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        out = {f"exp_avg.{n}": t for n, t in self.exp_avg.items()}
+        out.update({f"exp_avg_sq.{n}": t for n, t in self.exp_avg_sq.items()})
+        out["step_count"] = torch.tensor(self.step_count, dtype=torch.int64)
+        return out
+
+    def load_state_tensors(self, state: dict[str, torch.Tensor]) -> None:
+        for n in self.params:
+            self.exp_avg[n].copy_(state[f"exp_avg.{n}"])
+            self.exp_avg_sq[n].copy_(state[f"exp_avg_sq.{n}"])
+        self.step_count = int(state["step_count"])
+
+    def reset(self, name: str, where: torch.Tensor) -> None:
+        """Zero the moments of the entries selected by a boolean mask (grown weights start fresh)."""
+        self.exp_avg[name].masked_fill_(where, 0)
+        self.exp_avg_sq[name].masked_fill_(where, 0)
+
+
+class Lamb(Optimizer):
+    betas, eps, clamp = LAMB_BETAS, LAMB_EPS, LAMB_CLAMP
+
+    def _update(self, name, p, grad, lr):
+        m, v = self._moments(name, grad)
+        adam_step = m / v.sqrt().add_(self.eps)
+        w_norm = torch.linalg.vector_norm(p).clamp(0, self.clamp)
+        a_norm = torch.linalg.vector_norm(adam_step)
+        trust = torch.where((w_norm == 0) | (a_norm == 0), torch.ones_like(w_norm), w_norm / a_norm)
+        p.sub_(adam_step.mul_(trust * lr))
+
+
+class Adam(Optimizer):
+    betas, eps = ADAM_BETAS, ADAM_EPS
+
+    def _update(self, name, p, grad, lr):
+        m, v = self._moments(name, grad)
+        b1, b2 = self.betas
+        t = self.step_count
+        denom = (v.sqrt() / (1 - b2**t) ** 0.5).add_(self.eps)
+        p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
+
+
+OPTIMIZERS = {"lamb": Lamb, "adam": Adam}
+
+
+def make_optimizer(name: str, params: dict[str, torch.Tensor]) -> Optimizer:
+    return OPTIMIZERS[name](params)

@@ -1,0 +1,120 @@
+"""Figures for runs and sweeps (matplotlib, Agg backend, written atomically)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .config import TrainConfig  # noqa: E402
+from .runs import save_figure  # noqa: E402
+
+
+def describe(cfg: TrainConfig) -> str:
+    """The essentials of a config in one short line, for titles and legends."""
+    bias = cfg.bias_init if isinstance(cfg.bias_init, str) else f"{cfg.bias_init:g}"
+    return (f"{cfg.task} N={cfg.n_features} d={cfg.d_embed} k={cfg.k} eps={cfg.eps:.3g} | {cfg.optimizer} "
+            f"lr={cfg.lr:g} bias={bias} decay={cfg.bias_decay:g} B={cfg.batch} steps={cfg.steps}")
+
+
+def training_plot(metrics: list[dict], cfg: TrainConfig, path: Path, title: str = "") -> None:
+    """Loss, mono/N and mean bias against log2 step, as the paper's training plots."""
+    loss = [(m["step"], m["loss"]) for m in metrics if "loss" in m and m["step"] > 0]
+    ck = [m for m in metrics if "mean_bias" in m]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    if loss:
+        s, v = zip(*loss)
+        axes[0].plot(np.log2(s), v, lw=0.8, color="C0")
+    axes[0].set(xlabel="log2 step", ylabel="training loss (batch)", yscale="log", title="loss")
+    if ck and ck[0]["mono"] is not None:
+        axes[1].plot([np.log2(m["step"]) for m in ck], [m["mono"] / cfg.n_features for m in ck], "o-",
+                     ms=3, label="monosemantic / N")
+        axes[1].plot([np.log2(m["step"]) for m in ck], [m["dead"] / cfg.n_features for m in ck], "s--",
+                     ms=3, color="grey", label="dead / N")
+        axes[1].legend(fontsize=8)
+    else:
+        axes[1].text(0.5, 0.5, f"metric undefined for {cfg.nonlinearity}", ha="center", transform=axes[1].transAxes)
+    axes[1].set(xlabel="log2 step", ylabel="neurons / N", title="monosemanticity")
+    axes[2].plot([np.log2(m["step"]) for m in ck], [m["mean_bias"] for m in ck], "o-", ms=3, color="C3")
+    axes[2].set(xlabel="log2 step", ylabel="mean b1", title="mean bias")
+    fig.suptitle(f"{title}: {describe(cfg)}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> None:
+    """Single-feature activations (neurons x features), neurons sorted by preferred feature, mono first."""
+    from .metric import monosemanticity, sfa_order
+
+    A = A.float()
+    if mono is None and (A >= 0).all():
+        mono = monosemanticity(A)
+    neurons, features = (sfa_order(A) if (A >= 0).all()
+                         else (np.arange(A.shape[0]), np.arange(A.shape[1])))
+    M = A[neurons][:, features].numpy()
+    fig, ax = plt.subplots(figsize=(7, 6))
+    vmax = float(np.quantile(M[M > 0], 0.99)) if (M > 0).any() else 1.0
+    im = ax.imshow(M, aspect="auto", interpolation="nearest", cmap="magma", vmin=0 if M.min() >= 0 else None,
+                   vmax=vmax)
+    fig.colorbar(im, ax=ax, label="activation for feature at amplitude 1")
+    ax.set(xlabel="feature", ylabel="neuron (sorted: monosemantic by feature, then polysemantic by r)")
+    head = ("" if mono is None else
+            f"mono/N={mono.mono_count / cfg.n_features:.3f}  mono={mono.mono_count}/{cfg.k}  dead={mono.dead_count}")
+    ax.set_title(f"single-feature activations: {title}\n{head}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -> None:
+    """mono/N, dead/N and eval loss against the first swept axis; one line per combination of the
+    other axes; points are the mean over seeds, bars the min-max range."""
+    done = [r for r in rows if r.get("state") == "finished"]
+    x_axis = axes[0] if axes else "seed"
+    others = [a for a in axes[1:]]
+    groups: dict[tuple, list[dict]] = {}
+    for r in done:
+        groups.setdefault(tuple(r[a] for a in others), []).append(r)
+    xs_all = sorted({r[x_axis] for r in done}, key=lambda v: (isinstance(v, str), v))
+    numeric = all(isinstance(v, (int, float)) for v in xs_all)
+    logx = numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = [("mono_per_N", "monosemantic neurons / N"), ("dead_per_N", "dead neurons / N"),
+              ("final_loss", "eval loss")]
+    for gi, (key, grp) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
+        label = ", ".join(f"{a}={_fmt_v(v)}" for a, v in zip(others, key)) or "all"
+        for ax, (field, ylab) in zip(axs, panels):
+            pts = []
+            for x in xs_all:
+                vals = []
+                for r in grp:
+                    if r[x_axis] != x:
+                        continue
+                    v = r.get(field)
+                    if v is not None:
+                        vals.append(v)
+                if vals:
+                    pts.append((x if numeric else xs_all.index(x), np.mean(vals), min(vals), max(vals), len(vals)))
+            if not pts:
+                continue
+            px, m, lo, hi, n = map(np.array, zip(*pts))
+            ax.errorbar(px, m, yerr=[m - lo, hi - m], fmt="o-", capsize=3, color=f"C{gi}",
+                        label=f"{label} (n={int(n.max())} seeds)")
+            ax.set(xlabel=x_axis, ylabel=ylab)
+            if logx:
+                ax.set_xscale("log", base=2)
+            if not numeric:
+                ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
+    axs[0].legend(fontsize=7)
+    fig.suptitle(f"{title}: mean and range over seeds", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _fmt_v(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,198 @@
+"""The run store: one directory per run, written atomically, read without pickle.
+
+runs/NAME/
+  config.json         every hyperparameter (TrainConfig) plus versions
+  task.safetensors    P (d x N), and Q for the reprojector
+  init.safetensors    W1 (k x d), b1 (k), W2 (out x k) at step 0
+  model.safetensors   the final W1, b1, W2 (pruned runs add mask.W1, mask.W2)
+  checkpoints/        step_0000001.safetensors ... at log2-spaced steps
+  metrics.jsonl       {"step", "loss"} every 16 steps; {"step", "mono", "dead", "mean_bias"} at checkpoints
+  summary.json        written last: its presence marks the run finished
+  training.png, sfa.png
+  resume.safetensors  only while unfinished: the state --resume continues from
+
+This module is the interface basins/ and pruning/ read; nothing here depends on how a run was made.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ConfigError, TrainConfig
+
+SUMMARY, CONFIG, TASK, INIT, MODEL, METRICS, RESUME = (
+    "summary.json", "config.json", "task.safetensors", "init.safetensors", "model.safetensors",
+    "metrics.jsonl", "resume.safetensors")
+CHECKPOINTS = "checkpoints"
+
+
+class RunError(Exception):
+    """A missing, corrupt, unfinished or clashing run directory; the message is one line for the user."""
+
+
+# ---------------------------------------------------------------- atomic writes
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    def w(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+    _atomic(path, w)
+
+
+def write_json(path: Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=1) + "\n")
+
+
+def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    clean = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    _atomic(path, lambda tmp: save_file(clean, tmp))
+
+
+def write_metrics(path: Path, metrics: list[dict]) -> None:
+    write_text(path, "".join(json.dumps(m) + "\n" for m in metrics))
+
+
+def save_figure(fig, path: Path) -> None:
+    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png"))
+
+
+# ---------------------------------------------------------------- reading
+def read_json(path: Path) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is corrupt ({e.__class__.__name__})") from None
+
+
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise RunError(f"{path} is corrupt ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def read_metrics(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise RunError(f"{path} is corrupt") from None
+    return out
+
+
+def resolve(run: str | Path, runs_dir: str | Path = "runs") -> Path:
+    """A run named by path, or by name under runs_dir."""
+    p = Path(run)
+    if p.is_dir():
+        return p
+    q = Path(runs_dir) / str(run)
+    if q.is_dir():
+        return q
+    raise RunError(f"no run directory {run!r} (looked at {p} and {q})")
+
+
+def is_finished(path: Path) -> bool:
+    return (Path(path) / SUMMARY).exists()
+
+
+def read_config(path: Path) -> TrainConfig:
+    d = read_json(Path(path) / CONFIG)
+    try:
+        return TrainConfig.from_dict(d.get("config", d))
+    except (ConfigError, TypeError) as e:
+        raise RunError(f"{Path(path) / CONFIG} is corrupt: {e}") from None
+
+
+@dataclass
+class Run:
+    """A finished run, loaded: what a notebook gets from models.load_run(path)."""
+
+    path: Path
+    config: TrainConfig
+    params: dict[str, torch.Tensor]  # W1, b1, W2
+    init: dict[str, torch.Tensor]
+    task_tensors: dict[str, torch.Tensor]  # P, and Q for the reprojector
+    summary: dict
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. mask.W1, mask.W2 of pruned runs
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def metrics(self) -> list[dict]:
+        return read_metrics(self.path / METRICS)
+
+    def checkpoint_steps(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in (self.path / CHECKPOINTS).glob("step_*.safetensors"))
+
+    def checkpoint(self, step: int) -> dict[str, torch.Tensor]:
+        return read_tensors(self.path / CHECKPOINTS / f"step_{step:07d}.safetensors")
+
+
+def load_run(run: str | Path, runs_dir: str | Path = "runs", require_finished: bool = True) -> Run:
+    """Load a run's config, task, init and final weights; refuses unfinished or corrupt runs."""
+    from .model import check_shapes
+    from .tasks import make_task_tensors
+
+    path = resolve(run, runs_dir)
+    if require_finished and not is_finished(path):
+        raise RunError(f"run {path} is unfinished (no {SUMMARY}); finish it with `models train ... --resume`")
+    cfg = read_config(path)
+    summary = read_json(path / SUMMARY) if is_finished(path) else {}
+    task = read_tensors(path / TASK)
+    want = make_task_tensors(cfg)
+    if set(task) != set(want) or any(not torch.equal(task[n], want[n]) for n in want):
+        raise RunError(f"{path / TASK} does not match the task its config.json describes (task_seed {cfg.task_seed})")
+    model = read_tensors(path / MODEL)
+    init = read_tensors(path / INIT)
+    for name, tensors in (("model", model), ("init", init)):
+        try:
+            check_shapes(tensors, cfg.d_embed, cfg.k, cfg.out_dim)
+        except ValueError as e:
+            raise RunError(f"{path} {name}.safetensors: {e}") from None
+    params = {n: model[n] for n in ("W1", "b1", "W2")}
+    extra = {n: t for n, t in model.items() if n not in params}
+    return Run(path=path, config=cfg, params=params, init=init, task_tensors=task, summary=summary, extra=extra)
+
+
+def list_runs(runs_dir: str | Path) -> list[Path]:
+    """Every directory below runs_dir holding a config.json (sweeps nest runs one level down)."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.parent for p in root.rglob(CONFIG))

@@ -1,0 +1,129 @@
+"""Sweeps: grids of hyperparameters -> cells -> run dirs, trained by a pool of one-thread workers.
+
+A cell is a TrainConfig; its run dir is OUT/<axis=value__...__seed=S>. Finished cells are skipped and
+unfinished ones resumed, so a killed sweep simply runs again. `--zip` axes move together (e.g. bias
+-1 with decay 0.03 against bias 0 with no decay); `--grid` axes form a cartesian product.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import runs
+from .config import ConfigError, TrainConfig, coerce
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str
+    values: dict  # the swept values (without seed)
+    config: TrainConfig
+
+
+def parse_axis(spec: str) -> tuple[str, list]:
+    """'lr=0.003,0.03' -> ('lr', [0.003, 0.03])."""
+    if "=" not in spec:
+        raise ConfigError(f"axis {spec!r} must look like name=v1,v2")
+    name, vals = spec.split("=", 1)
+    name = name.strip().replace("-", "_")
+    items = [v.strip() for v in vals.split(",") if v.strip()]
+    if not items:
+        raise ConfigError(f"axis {name!r} has no values")
+    return name, [coerce(name, v) for v in items]
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[int]) -> list[Cell]:
+    """Cells of the product of the grid axes, the zipped group, and the seeds."""
+    axes = [parse_axis(g) for g in grid]
+    zaxes = [parse_axis(z) for z in zipped]
+    if zaxes and len({len(v) for _, v in zaxes}) != 1:
+        raise ConfigError("all --zip axes must have the same number of values")
+    names = [n for n, _ in axes] + [n for n, _ in zaxes]
+    if len(set(names)) != len(names) or "seed" in names:
+        raise ConfigError("each hyperparameter may appear on one axis only (seeds go in --seeds)")
+    zrows = list(zip(*[v for _, v in zaxes])) if zaxes else [()]
+    cells = []
+    for combo in itertools.product(*[v for _, v in axes]):
+        for zrow in zrows:
+            values = dict(zip([n for n, _ in axes], combo)) | dict(zip([n for n, _ in zaxes], zrow))
+            for seed in seeds:
+                cfg = base.replace(**values, seed=seed)
+                name = "__".join([f"{k}={_fmt(v)}" for k, v in values.items()] + [f"seed={seed}"])
+                cells.append(Cell(name=name, values=values, config=cfg))
+    return cells
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _train_cell(cfg: TrainConfig, run_dir: str) -> dict:
+    from .train import train_run
+
+    return train_run(cfg, run_dir, resume=True)
+
+
+def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
+              on_cell: Callable[[Cell, str], None] | None = None) -> list[dict]:
+    """Train every unfinished cell; returns the sweep table (also written to OUT/sweep.json)."""
+    import multiprocessing as mp
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [c for c in cells if not runs.is_finished(out / c.name)]
+    errors: dict[str, str] = {}
+    t0 = time.perf_counter()
+    if todo:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            futs = {pool.submit(_train_cell, c.config, str(out / c.name)): c for c in todo}
+            for fut in as_completed(futs):
+                cell = futs[fut]
+                try:
+                    fut.result()
+                    status = "done"
+                except Exception as e:  # a failed cell is reported, the others go on
+                    errors[cell.name] = f"{type(e).__name__}: {e}".splitlines()[0]
+                    status = "failed"
+                if on_cell:
+                    on_cell(cell, status)
+    table = sweep_table(cells, out, errors)
+    runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0,
+                                         "axes": sorted({k for c in cells for k in c.values})})
+    return table
+
+
+def sweep_table(cells: list[Cell], out: Path, errors: dict[str, str] | None = None) -> list[dict]:
+    rows = []
+    for c in cells:
+        row = {"name": c.name, **c.values, "seed": c.config.seed}
+        d = out / c.name
+        if runs.is_finished(d):
+            s = runs.read_json(d / runs.SUMMARY)
+            row.update(state="finished", **{k: s.get(k) for k in (
+                "final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")})
+            row["dead_per_N"] = None if s.get("dead_count") is None else s["dead_count"] / c.config.n_features
+        else:
+            row["state"] = "failed" if errors and c.name in errors else "unfinished"
+            if errors and c.name in errors:
+                row["error"] = errors[c.name]
+        rows.append(row)
+    return rows
+
+
+def load_sweep(out: Path) -> dict:
+    p = Path(out) / "sweep.json"
+    if not p.exists():
+        raise runs.RunError(f"{out} is not a sweep directory (no sweep.json)")
+    return json.loads(p.read_text())
