@@ -226,11 +226,47 @@ def sweep(
     from .plots import describe, sweep_plot
 
     axes = [a.split("=")[0].replace("-", "_") for a in grid + zipped]
-    sweep_plot(table, axes, out / "sweep.png", title=f"{out.name}: {describe(base)}")
+    sweep_plot(table, axes, out / "sweep.png", title=f"{out.name}: {describe(base, swept=axes)}")
     _print_sweep(table, axes)
     failed = [r for r in table if r["state"] == "failed"]
     if failed:
         fail(f"{len(failed)} of {len(table)} cells failed; first: {failed[0]['name']}: {failed[0]['error']}", 1)
+
+
+@app.command()
+@guarded
+def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.json)"),
+          markdown: bool = typer.Option(False, "--markdown", help="print a markdown table instead")):
+    """Per-cell mean and [min, max] over seeds of a sweep: eval loss, mono/N, dead, mean bias, convergence."""
+    from .sweep import aggregate, load_sweep
+
+    sw = load_sweep(out)
+    axes = sw["axes"]
+    rows = aggregate(sw["cells"], axes)
+    cols = [*axes, "seeds", "eval loss", "mono/N", "dead", "mean bias", "loss change, last 1/8",
+            "mono change, last doubling"]
+
+    def cell(r, f, fmt):
+        a = r.get(f)
+        return "" if a is None else f"{a['mean']:{fmt}} [{a['min']:{fmt}}, {a['max']:{fmt}}]"
+    body = [[*(str(r[a]) for a in axes), str(r["seeds"]), cell(r, "final_loss", ".4f"), cell(r, "mono_per_N", ".3f"),
+             cell(r, "dead_count", ".0f"), cell(r, "mean_bias", ".3f"), cell(r, "loss_rel_change_last_eighth", "+.3f"),
+             cell(r, "mono_change_last_doubling", "+.0f")] for r in rows]
+    if markdown:
+        typer.echo("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+        for b in body:
+            typer.echo("| " + " | ".join(b) + " |")
+        return
+    from rich.table import Table
+
+    from rich.markup import escape
+
+    t = Table(title=escape(f"{out}: mean [min, max] over seeds"))
+    for c in cols:
+        t.add_column(c)
+    for b in body:
+        t.add_row(*map(escape, b))
+    _console().print(t)
 
 
 def _parse_extra(args: list[str]) -> dict:

@@ -13,11 +13,14 @@ from .config import TrainConfig  # noqa: E402
 from .runs import save_figure  # noqa: E402
 
 
-def describe(cfg: TrainConfig) -> str:
-    """The essentials of a config in one short line, for titles and legends."""
-    bias = cfg.bias_init if isinstance(cfg.bias_init, str) else f"{cfg.bias_init:g}"
-    return (f"{cfg.task} N={cfg.n_features} d={cfg.d_embed} k={cfg.k} eps={cfg.eps:.3g} | {cfg.optimizer} "
-            f"lr={cfg.lr:g} bias={bias} decay={cfg.bias_decay:g} B={cfg.batch} steps={cfg.steps}")
+def describe(cfg: TrainConfig, swept: tuple[str, ...] | list[str] = ()) -> str:
+    """The essentials of a config in one short line, for titles and legends; swept fields show as *."""
+    def v(name, label, fmt="g"):
+        x = getattr(cfg, name)
+        return f"{label}=*" if name in swept else f"{label}={x if isinstance(x, str) else format(x, fmt)}"
+    return (f"{cfg.task} {v('n_features', 'N')} {v('d_embed', 'd')} {v('k', 'k')} {v('eps', 'eps', '.3g')} | "
+            f"{cfg.optimizer} {v('lr', 'lr')} {v('bias_init', 'bias')} {v('bias_decay', 'decay')} "
+            f"{v('batch', 'B')} {v('steps', 'steps')}")
 
 
 def training_plot(metrics: list[dict], cfg: TrainConfig, path: Path, title: str = "") -> None:
@@ -61,6 +64,10 @@ def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> Non
     im = ax.imshow(M, aspect="auto", interpolation="nearest", cmap="magma", vmin=0 if M.min() >= 0 else None,
                    vmax=vmax)
     fig.colorbar(im, ax=ax, label="activation for feature at amplitude 1")
+    if mono is not None and 0 < mono.mono_count < A.shape[0]:
+        ax.axhline(mono.mono_count - 0.5, color="cyan", lw=0.8, ls="--")
+        ax.text(A.shape[1] - 1, mono.mono_count - 1, "monosemantic above, polysemantic below", color="cyan",
+                ha="right", va="bottom", fontsize=7)
     ax.set(xlabel="feature", ylabel="neuron (sorted: monosemantic by feature, then polysemantic by r)")
     head = ("" if mono is None else
             f"mono/N={mono.mono_count / cfg.n_features:.3f}  mono={mono.mono_count}/{cfg.k}  dead={mono.dead_count}")

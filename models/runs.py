@@ -115,6 +115,24 @@ def read_metrics(path: Path) -> list[dict]:
     return out
 
 
+def convergence(metrics: list[dict]) -> dict:
+    """Has the run settled? Relative change of the training loss between the last two eighths of the
+    run (with the restarting cosine each eighth of a 2^13-step run is one full lr cycle), and the change
+    of the monosemantic and dead counts over the last doubling of steps (last two checkpoints)."""
+    losses = [m["loss"] for m in metrics if "loss" in m]
+    ck = [m for m in metrics if "mono" in m and m["mono"] is not None]
+    out: dict = {"loss_rel_change_last_eighth": None, "mono_change_last_doubling": None,
+                 "dead_change_last_doubling": None}
+    n = len(losses) // 8
+    if n:
+        last, prev = sum(losses[-n:]) / n, sum(losses[-2 * n:-n]) / n
+        out["loss_rel_change_last_eighth"] = (last - prev) / prev if prev else None
+    if len(ck) >= 2:
+        out["mono_change_last_doubling"] = ck[-1]["mono"] - ck[-2]["mono"]
+        out["dead_change_last_doubling"] = ck[-1]["dead"] - ck[-2]["dead"]
+    return out
+
+
 def resolve(run: str | Path, runs_dir: str | Path = "runs") -> Path:
     """A run named by path, or by name under runs_dir."""
     p = Path(run)

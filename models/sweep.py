@@ -7,7 +7,6 @@ unfinished ones resumed, so a killed sweep simply runs again. `--zip` axes move 
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -100,30 +99,60 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
                     on_cell(cell, status)
     table = sweep_table(cells, out, errors)
     runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0,
-                                         "axes": sorted({k for c in cells for k in c.values})})
+                                         "axes": list(cells[0].values) if cells else []})
     return table
 
 
 def sweep_table(cells: list[Cell], out: Path, errors: dict[str, str] | None = None) -> list[dict]:
-    rows = []
-    for c in cells:
-        row = {"name": c.name, **c.values, "seed": c.config.seed}
-        d = out / c.name
-        if runs.is_finished(d):
-            s = runs.read_json(d / runs.SUMMARY)
-            row.update(state="finished", **{k: s.get(k) for k in (
-                "final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")})
-            row["dead_per_N"] = None if s.get("dead_count") is None else s["dead_count"] / c.config.n_features
-        else:
-            row["state"] = "failed" if errors and c.name in errors else "unfinished"
-            if errors and c.name in errors:
-                row["error"] = errors[c.name]
-        rows.append(row)
-    return rows
+    errors = errors or {}
+    return [_row({"name": c.name, **c.values, "seed": c.config.seed}, out / c.name, errors.get(c.name))
+            for c in cells]
+
+
+def _row(row: dict, d: Path, error: str | None = None) -> dict:
+    """A sweep-table row: the cell's swept values plus what its run dir reports now."""
+    row = {k: v for k, v in row.items() if k in ("name", "seed") or k not in _REPORTED}
+    if runs.is_finished(d):
+        s = runs.read_json(d / runs.SUMMARY)
+        n = runs.read_config(d).n_features
+        row.update(state="finished", **{k: s.get(k) for k in _SUMMARY_FIELDS})
+        row["dead_per_N"] = None if s.get("dead_count") is None else s["dead_count"] / n
+        row.update(runs.convergence(runs.read_metrics(d / runs.METRICS)))
+    else:
+        row["state"] = "failed" if error else "unfinished"
+        if error:
+            row["error"] = error
+    return row
+
+
+_SUMMARY_FIELDS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")
+_REPORTED = set(_SUMMARY_FIELDS) | {"state", "error", "dead_per_N", "loss_rel_change_last_eighth",
+                                     "mono_change_last_doubling", "dead_change_last_doubling"}
 
 
 def load_sweep(out: Path) -> dict:
+    """sweep.json, with every row re-read from its run dir (so a table reflects the runs as they are)."""
     p = Path(out) / "sweep.json"
     if not p.exists():
         raise runs.RunError(f"{out} is not a sweep directory (no sweep.json)")
-    return json.loads(p.read_text())
+    sw = runs.read_json(p)
+    sw["cells"] = [_row(r, Path(out) / r["name"], r.get("error")) for r in sw["cells"]]
+    return sw
+
+
+def aggregate(table: list[dict], axes: list[str]) -> list[dict]:
+    """Per cell (the swept values), mean / min / max over seeds of the reported numbers."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in table:
+        if r.get("state") == "finished":
+            groups.setdefault(tuple(r[a] for a in axes), []).append(r)
+    out = []
+    for key, rows in groups.items():
+        agg = dict(zip(axes, key), seeds=len(rows))
+        for f in ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "mean_bias",
+                  "loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling"):
+            vals = [r[f] for r in rows if r.get(f) is not None]
+            if vals:
+                agg[f] = {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)}
+        out.append(agg)
+    return out

@@ -67,7 +67,11 @@ def test_sweep_runs_cells_skips_finished_and_plots(tmp_path):
     stamp = (out / table[0]["name"] / "summary.json").stat().st_mtime_ns
     assert cli(*argv).returncode == 0
     assert (out / table[0]["name"] / "summary.json").stat().st_mtime_ns == stamp  # finished cells skipped
-    from models.train import train_run  # noqa: F401  (cells are ordinary run dirs)
+    r = cli("models", "table", out, "--markdown")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].startswith("| lr | bias_init | bias_decay | seeds |") and len(lines) == 2 + 4
+    assert all("| 2 |" in line for line in lines[2:])  # two seeds per cell
     from models import load_run
 
     assert load_run(out / table[0]["name"]).config.steps == 32
