@@ -223,10 +223,12 @@ def sweep(
         def on_cell(cell, status):
             prog.update(tid, advance=1, info=f"{status}: {cell.name}")
         table = run_sweep(cells, out, workers=workers, on_cell=on_cell)
-    from .plots import describe, sweep_plot
+    from .plots import describe, sweep_curves_plot, sweep_plot
+    from .sweep import curves
 
     axes = [a.split("=")[0].replace("-", "_") for a in grid + zipped]
     sweep_plot(table, axes, out / "sweep.png", title=f"{out.name}: {describe(base, swept=axes)}")
+    sweep_curves_plot(curves(cells, out), out / "curves.png", title=f"{out.name}: {describe(base, swept=axes)}")
     _print_sweep(table, axes)
     failed = [r for r in table if r["state"] == "failed"]
     if failed:

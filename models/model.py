@@ -57,3 +57,31 @@ def check_shapes(params: dict[str, torch.Tensor], d: int, k: int, out_dim: int) 
             raise ValueError(f"missing tensor {name}")
         if tuple(params[name].shape) != shape:
             raise ValueError(f"tensor {name} has shape {tuple(params[name].shape)}, expected {shape}")
+
+
+def relu_loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, l1: float = 0.0,
+                        chunk: int = 1024) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Task loss (squared error summed over outputs, mean over batch) and the gradients of
+    loss + l1 * sum|h| / batch, by hand for ReLU. In-place and fused where autograd allocates, and
+    over row chunks of at most `chunk` so activations stay in cache: at batch 8192 on a 2-core CPU
+    this is ~1.4x autograd's step (benchmarks/README.md). Equal to autograd's result up to rounding."""
+    B = x.shape[0]
+    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
+    with torch.no_grad():
+        g_W1, g_b1, g_W2 = torch.zeros_like(W1), torch.zeros_like(b1), torch.zeros_like(W2)
+        loss = torch.zeros((), dtype=x.dtype, device=x.device)
+        for i in range(0, B, chunk):
+            xc = x[i:i + chunk]
+            h = torch.addmm(b1, xc, W1.t()).relu_()
+            diff = torch.mm(h, W2.t()).sub_(y[i:i + chunk])
+            flat = diff.view(-1)
+            loss += torch.dot(flat, flat)
+            g_out = diff.mul_(2.0 / B)
+            g_W2.addmm_(g_out.t(), h)
+            g_h = torch.mm(g_out, W2)
+            if l1:
+                g_h.add_(l1 / B)  # d|h|/dh = 1 where h > 0; the mask below zeroes the rest
+            g_pre = torch.ops.aten.threshold_backward(g_h, h, 0)
+            g_W1.addmm_(g_pre.t(), xc)
+            g_b1 += g_pre.sum(0)
+        return loss / B, {"W1": g_W1, "b1": g_b1, "W2": g_W2}

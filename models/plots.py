@@ -125,3 +125,40 @@ def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -
 
 def _fmt_v(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def sweep_curves_plot(cells: list[tuple[str, list[list[dict]], int]], path: Path, title: str = "") -> None:
+    """The paper's training plots for a sweep: mono/N, smoothed training loss and mean bias against
+    log2 step, one colour per cell; lines are the mean over seeds, bands the min-max range.
+
+    cells: (label, [metrics of each seed], n_features)."""
+    fig, axs = plt.subplots(1, 3, figsize=(14, 4))
+    for ci, (label, seed_metrics, n_features) in enumerate(cells):
+        colour = f"C{ci % 10}"
+        ck = [[m for m in ms if "mean_bias" in m] for ms in seed_metrics]
+        steps = sorted(set.intersection(*[{m["step"] for m in c} for c in ck])) if ck else []
+        if not steps:
+            continue
+        x = np.log2(steps)
+        for ax, key, scale in ((axs[0], "mono", n_features), (axs[2], "mean_bias", 1)):
+            if key == "mono" and ck[0][0]["mono"] is None:
+                continue
+            vals = np.array([[next(m[key] for m in c if m["step"] == s) / scale for s in steps] for c in ck])
+            ax.plot(x, vals.mean(0), "o-", ms=2.5, color=colour, label=label)
+            ax.fill_between(x, vals.min(0), vals.max(0), color=colour, alpha=0.2, lw=0)
+        losses = [np.array([(m["step"], m["loss"]) for m in ms if "loss" in m and m["step"] > 0]) for ms in seed_metrics]
+        n = min(len(v) for v in losses)
+        if n > 1:
+            w = max(1, min(8, n // 8))  # moving average over w logged losses (w*16 steps)
+            sm = np.array([np.convolve(v[:n, 1], np.ones(w) / w, mode="valid") for v in losses])
+            xs = np.log2(losses[0][w - 1:n, 0])
+            axs[1].plot(xs, sm.mean(0), color=colour, lw=1, label=label)
+            axs[1].fill_between(xs, sm.min(0), sm.max(0), color=colour, alpha=0.2, lw=0)
+    axs[0].set(xlabel="log2 step", ylabel="monosemantic neurons / N", title="monosemanticity")
+    axs[1].set(xlabel="log2 step", ylabel="training loss (moving average)", yscale="log", title="loss")
+    axs[2].set(xlabel="log2 step", ylabel="mean b1", title="mean bias")
+    axs[0].legend(fontsize=7)
+    fig.suptitle(f"{title}: mean and range over seeds", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)

@@ -140,6 +140,17 @@ def load_sweep(out: Path) -> dict:
     return sw
 
 
+def curves(cells: list[Cell], out: Path) -> list[tuple[str, list[list[dict]], int]]:
+    """Per cell (swept values), the metrics of each finished seed: the input of the curves plot."""
+    groups: dict[str, tuple[list[list[dict]], int]] = {}
+    for c in cells:
+        d = Path(out) / c.name
+        if runs.is_finished(d):
+            label = ", ".join(f"{k}={_fmt(v)}" for k, v in c.values.items()) or "all"
+            groups.setdefault(label, ([], c.config.n_features))[0].append(runs.read_metrics(d / runs.METRICS))
+    return [(label, ms, n) for label, (ms, n) in groups.items()]
+
+
 def aggregate(table: list[dict], axes: list[str]) -> list[dict]:
     """Per cell (the swept values), mean / min / max over seeds of the reported numbers."""
     groups: dict[tuple, list[dict]] = {}

@@ -21,7 +21,7 @@ from . import runs
 from .config import TrainConfig
 from .evaluate import eval_loss
 from .metric import measure, single_feature_activations
-from .model import hidden, init_params
+from .model import hidden, init_params, relu_loss_and_grads
 from .optim import make_optimizer
 from .tasks import Task, make_task_tensors, task_loss
 
@@ -99,6 +99,31 @@ def config_record(cfg: TrainConfig, device: torch.device) -> dict:
             "device": str(device), "threads": torch.get_num_threads()}
 
 
+def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Task, gen: torch.Generator,
+               step: int, masks: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One update (0-based `step`): sample, loss and gradients, masked gradients, optimizer, bias decay.
+    Returns the task loss (without the L1 term) of the batch, before the update."""
+    x, y = task.sample(cfg.batch, gen)
+    if cfg.nonlinearity == "relu":
+        loss, grads = relu_loss_and_grads(params, x, y, cfg.l1)
+        for n, p in params.items():
+            p.grad = grads[n]
+    else:
+        h = hidden(params, x, cfg.nonlinearity)
+        loss = task_loss(h @ params["W2"].t(), y)
+        total = loss + cfg.l1 * h.abs().sum() / cfg.batch if cfg.l1 else loss
+        for p in params.values():
+            p.grad = None
+        total.backward()
+    for n, m in masks.items():
+        params[n].grad.mul_(m)
+    opt.step(lr_at(cfg, step))
+    if step < cfg.steps / 2 and cfg.bias_decay:
+        with torch.no_grad():
+            params["b1"].mul_(1 - cfg.bias_decay * cfg.lr)
+    return loss
+
+
 def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, force: bool = False,
               start_params: dict[str, torch.Tensor] | None = None,
               masks: dict[str, torch.Tensor] | None = None,
@@ -150,8 +175,6 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
         runs.write_tensors(run_dir / runs.INIT, {**init, **{f"mask.{n}": m for n, m in masks.items()}})
 
     single = task.single_feature_inputs()
-    half = cfg.steps / 2
-    decay = 1 - cfg.bias_decay * cfg.lr
     loss_buf = torch.zeros(SAVE_EVERY // LOG_EVERY + 1, device=device)
     pending: list[int] = []  # steps whose loss sits in loss_buf
     t0 = time.perf_counter()
@@ -174,19 +197,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
 
     last_mono = None
     for step in range(start, cfg.steps):
-        x, y = task.sample(cfg.batch, gen)
-        h = hidden(params, x, cfg.nonlinearity)
-        loss = task_loss(h @ params["W2"].t(), y)
-        total = loss + cfg.l1 * h.abs().sum() / cfg.batch if cfg.l1 else loss
-        for p in params.values():
-            p.grad = None
-        total.backward()
-        for n, m in masks.items():
-            params[n].grad.mul_(m)
-        opt.step(lr_at(cfg, step))
-        if step < half and cfg.bias_decay:
-            with torch.no_grad():
-                params["b1"].mul_(decay)
+        loss = train_step(cfg, params, opt, task, gen, step, masks)
         if step % LOG_EVERY == 0:
             loss_buf[len(pending)] = loss.detach()
             pending.append(step)

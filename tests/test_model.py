@@ -33,3 +33,24 @@ def test_hidden_permutation_leaves_the_function_unchanged(seed, nl):
 def test_solu_is_x_exp_x():
     x = torch.linspace(-3, 3, 7)
     assert torch.allclose(solu(x), x * torch.exp(x))
+
+
+def test_hand_written_relu_gradients_equal_autograd():
+    from models.model import hidden, relu_loss_and_grads
+    from models.tasks import task_loss
+
+    g = torch.Generator().manual_seed(0)
+    cfg = TrainConfig(n_features=40, d_embed=12, k=30)
+    p = init_params(cfg, g)
+    p["b1"] -= 0.1
+    x, y = torch.randn(64, 12, generator=g), torch.rand(64, 40, generator=g)
+    for l1 in (0.0, 0.05):
+        q = {n: t.clone().requires_grad_(True) for n, t in p.items()}
+        h = hidden(q, x)
+        loss = task_loss(h @ q["W2"].t(), y)
+        (loss + l1 * h.abs().sum() / 64).backward()
+        for chunk in (1024, 24, 7):  # one chunk, and row chunks that do and do not divide the batch
+            ours, grads = relu_loss_and_grads(p, x, y, l1, chunk=chunk)
+            torch.testing.assert_close(ours, loss.detach(), rtol=1e-5, atol=1e-6)
+            for n in q:
+                torch.testing.assert_close(grads[n], q[n].grad, rtol=1e-4, atol=1e-6)
