@@ -13,7 +13,6 @@ Usage: python benchmarks/train_step.py [--threads 2] [--steps 160] [--rounds 3] 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 import torch
 
 from models.config import TrainConfig
+from paper_code import paper_train
 from models.tasks import Task
 from models.train import train_run, train_step
 
@@ -50,10 +50,15 @@ def matmul_peak() -> dict:
     return {"square_2048_gflops": sq, "step_gemm_8192x1024x512_gflops": step_gemm, "peak_gflops": max(sq, step_gemm)}
 
 
-def ours(batch: int, steps: int) -> dict:
-    """Steady-state steps of models.train.train_step (the loop body of train_run, without its I/O)."""
-    from models.model import init_params
+def ours(batch: int, steps: int, autograd: bool = False) -> dict:
+    """Steady-state steps of models.train.train_step (the loop body of train_run, without its I/O).
+
+    autograd=True: the same update with the ReLU gradients from autograd on the whole batch (how
+    train_step handles GeLU/SoLU), to measure what the hand-written chunked ReLU step buys."""
+    from models.model import hidden, init_params
     from models.optim import make_optimizer
+    from models.tasks import task_loss
+    from models.train import lr_at
 
     cfg = TrainConfig(n_features=N, d_embed=D, k=K, eps=1 / 64, batch=batch, steps=2**17, lr=0.003,
                       bias_init=-1.0, bias_decay=0.03, device="cpu")
@@ -62,7 +67,21 @@ def ours(batch: int, steps: int) -> dict:
     opt = make_optimizer("lamb", params)
     gen = torch.Generator().manual_seed(1)
     it = iter(range(10**9))
-    step_s = timed(lambda: train_step(cfg, params, opt, task, gen, next(it), {}), steps)
+
+    def autograd_step(step):
+        x, y = task.sample(batch, gen)
+        loss = task_loss(hidden(params, x) @ params["W2"].t(), y)
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        opt.step(lr_at(cfg, step))
+        with torch.no_grad():
+            params["b1"].mul_(1 - cfg.bias_decay * cfg.lr)
+
+    if autograd:
+        step_s = timed(lambda: autograd_step(next(it)), steps)
+    else:
+        step_s = timed(lambda: train_step(cfg, params, opt, task, gen, next(it), {}), steps)
     sampler_s = timed(lambda: task.sample(batch, gen), 20)
     return {"batch": batch, "steps_per_s": 1 / step_s, "gflops": model_flops(batch) / step_s / 1e9,
             "sampler_ms": sampler_s * 1e3, "sampler_fraction": sampler_s / step_s}
@@ -76,38 +95,11 @@ def whole_run(steps: int) -> float:
 
 
 def paper_style(batch: int, steps: int, l1: float = 0.0) -> dict:
-    """The paper code's step (model3.py), on the CPU: what our loop replaces."""
-    import torch_optimizer
-
+    """The paper code's step (benchmarks/paper_code.py), timed over `steps` after a warm-up."""
     embedder = Task(TrainConfig(n_features=N, d_embed=D)).P
-    model = torch.nn.Sequential(torch.nn.Linear(D, K), torch.nn.ReLU(), torch.nn.Linear(K, N, bias=False))
-    opt = torch_optimizer.Lamb(model.parameters(), lr=0.003)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=512, eta_min=0)
-    losses, models = [], []
-
-    def run(n):
-        for i in range(n):
-            opt.zero_grad(set_to_none=True)
-            v = torch.rand(batch, N) * torch.bernoulli(torch.full((batch, N), 1 / 64))
-            x = v @ embedder.T
-            out = model(x)
-            loss = torch.sum((out - v) ** 2) / batch
-            if l1:  # the paper's L1 variant re-runs the first layer to get the activations
-                loss = loss + l1 * model[:2](x).abs().sum() / batch
-            loss.backward()
-            opt.step()
-            sched.step()
-            state = model.state_dict()
-            state["0.bias"] *= 1 - 0.03 * 0.003
-            model.load_state_dict(state)
-            if i % 16 == 0:
-                losses.append(float(loss.detach()))
-            if i & (i + 1) == 0:
-                models.append(copy.deepcopy(model))
-
-    run(2)
+    paper_train(embedder, 1 / 64, K, batch, 2, 0.003, -1.0, 0.03, l1)
     t0 = time.perf_counter()
-    run(steps)
+    paper_train(embedder, 1 / 64, K, batch, steps, 0.003, -1.0, 0.03, l1)
     sps = steps / (time.perf_counter() - t0)
     return {"batch": batch, "steps_per_s": sps, "gflops": model_flops(batch) / 1e9 * sps}
 
@@ -126,7 +118,8 @@ def main() -> None:
     for _ in range(a.rounds):  # interleave everything so drifts in machine speed hit all alike
         r = {"peak": matmul_peak()}
         for batch, steps in ((1024, a.steps), (8192, max(16, a.steps // 8))):
-            r[batch] = {"ours": ours(batch, steps), "paper": paper_style(batch, steps)}
+            r[batch] = {"ours": ours(batch, steps), "autograd": ours(batch, steps, autograd=True),
+                        "paper": paper_style(batch, steps)}
         r["paper_l1"] = paper_style(1024, max(16, a.steps // 2), l1=0.01)
         r["whole_run_1024"] = whole_run(a.whole_run_steps)
         rounds.append(r)
@@ -135,17 +128,21 @@ def main() -> None:
     for batch in (1024, 8192):
         o = [r[batch]["ours"] for r in rounds]
         p = [r[batch]["paper"] for r in rounds]
+        ag = [r[batch]["autograd"] for r in rounds]
         row = {"ours_steps_per_s": med(x["steps_per_s"] for x in o),
                "ours_gflops": med(x["gflops"] for x in o),
                "fraction_of_peak": med(x["gflops"] / r["peak"]["peak_gflops"] for x, r in zip(o, rounds)),
                "sampler_fraction": med(x["sampler_fraction"] for x in o),
                "paper_style_steps_per_s": med(x["steps_per_s"] for x in p),
-               "speedup_vs_paper_style": med(x["steps_per_s"] / y["steps_per_s"] for x, y in zip(o, p))}
+               "speedup_vs_paper_style": med(x["steps_per_s"] / y["steps_per_s"] for x, y in zip(o, p)),
+               "autograd_steps_per_s": med(x["steps_per_s"] for x in ag),
+               "speedup_vs_autograd": med(x["steps_per_s"] / y["steps_per_s"] for x, y in zip(o, ag))}
         res["batches"][batch] = row
         print(f"B={batch}: ours {row['ours_steps_per_s']:.2f} steps/s = {row['ours_gflops']:.1f} GFLOP/s "
               f"({100 * row['fraction_of_peak']:.0f}% of the same round's matmul peak, median "
               f"{res['peak_gflops']:.0f}); sampler {100 * row['sampler_fraction']:.1f}% of a step; paper-style "
-              f"{row['paper_style_steps_per_s']:.2f} steps/s; speedup {row['speedup_vs_paper_style']:.2f}x")
+              f"{row['paper_style_steps_per_s']:.2f} steps/s; speedup {row['speedup_vs_paper_style']:.2f}x; "
+              f"vs the autograd whole-batch step {row['speedup_vs_autograd']:.2f}x")
     l1 = med(r["paper_l1"]["steps_per_s"] for r in rounds)
     res["paper_style_l1_steps_per_s"] = l1
     print(f"paper-style with the L1 re-forward at B=1024: {l1:.2f} steps/s")

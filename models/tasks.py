@@ -61,7 +61,7 @@ class SparseSampler:
             t = torch.empty(n, dtype=torch.float64, device=self.device).exponential_(generator=gen).cumsum_(0) + t0
             chunks.append(t)
             t0 = float(t[-1])
-        t = torch.cat(chunks) if len(chunks) != 1 else chunks[0]
+        t = torch.cat(chunks) if chunks else torch.empty(0, dtype=torch.float64, device=self.device)
         t = t[t < total]
         if self.uniform:  # every position has the same rate: the position is t / rate (geometric gaps)
             pos = (t / self.rate[0]).long().clamp_(max=batch * self.n_features - 1)

@@ -37,7 +37,7 @@ def test_power_law_probs():
 
 
 @settings(max_examples=12, deadline=None)
-@given(eps=st.sampled_from([0.01, 0.05, 0.3, 0.9]), freq=st.sampled_from(["uniform", "power_law"]),
+@given(eps=st.sampled_from([0.01, 0.05, 0.3, 0.9, 1.0]), freq=st.sampled_from(["uniform", "power_law"]),
        seed=st.integers(0, 1000))
 def test_sampler_is_bernoulli_per_position(eps, freq, seed):
     """Empirical frequency of every feature matches p_i (z-score), positions are unique and in range."""
@@ -52,7 +52,7 @@ def test_sampler_is_bernoulli_per_position(eps, freq, seed):
     freq_hat = torch.bincount(cols, minlength=n).double() / batch
     sd = (p * (1 - p) / batch).sqrt()
     z = ((freq_hat - p).abs() / sd.clamp(min=1e-12))[p < 1]
-    assert float(z.max()) < 5.5
+    assert z.numel() == 0 or float(z.max()) < 5.5
     assert torch.equal(freq_hat[p >= 1], torch.ones_like(freq_hat[p >= 1]))
 
 
