@@ -83,6 +83,8 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
     todo = [c for c in cells if not runs.is_finished(out / c.name)]
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
+    axes = list(cells[0].values) if cells else []
+    runs.write_json(out / "sweep.json", {"cells": sweep_table(cells, out), "wall_s": None, "axes": axes})
     if todo:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker) as pool:
@@ -98,8 +100,8 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
                 if on_cell:
                     on_cell(cell, status)
     table = sweep_table(cells, out, errors)
-    runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0,
-                                         "axes": list(cells[0].values) if cells else []})
+    # wall_s: this invocation's time (a resumed sweep counts only what it ran)
+    runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0, "axes": axes})
     return table
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, REPO, cli
+from conftest import REPO, cli
 
 
 def test_help_does_not_import_torch():

@@ -36,7 +36,7 @@ def test_run_dir_holds_exactly_the_store_layout(tmp_path):
 def test_training_is_bitwise_repeatable_and_seed_dependent(tmp_path):
     a = train_run(tiny(), tmp_path / "a")
     b = train_run(tiny(), tmp_path / "b")
-    c = train_run(tiny(seed=1), tmp_path / "c")
+    train_run(tiny(seed=1), tmp_path / "c")
     ra, rb, rc = (runs.load_run(tmp_path / n) for n in "abc")
     assert all(torch.equal(ra.params[n], rb.params[n]) for n in ra.params)
     assert a["final_loss"] == b["final_loss"]
