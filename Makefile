@@ -14,10 +14,11 @@ install: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[test]"
 
-# a small real experiment: an lr x bias sweep over 2 seeds on the tiny preset, with plots
+# a small real experiment: learning rate x width on the tiny preset, 2 seeds, with plots
 demo: install
-	$(BIN)/models sweep --preset tiny --steps 2048 --grid lr=0.003,0.03 --zip bias_init=0,-1 \
-	    --zip bias_decay=0,0.1 --seeds 0,1 --workers 2 --out $(DEMO)
+	$(BIN)/models sweep --preset tiny --steps 2048 --grid lr=0.003,0.01,0.03 --grid k=32,128 \
+	    --seeds 0,1 --workers 2 --out $(DEMO)
+	$(BIN)/models table $(DEMO)
 	$(BIN)/models list --runs-dir $(DEMO)
 	@echo "figures: $(DEMO)/sweep.png and $(DEMO)/*/training.png, sfa.png"
 

@@ -78,7 +78,7 @@ def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> Non
 
 
 def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -> None:
-    """mono/N, dead/N and eval loss against the first swept axis; one line per combination of the
+    """mono/N, dead/k (the fraction of neurons dead) and eval loss against the first swept axis; one line per combination of the
     other axes; points are the mean over seeds, bars the min-max range."""
     done = [r for r in rows if r.get("state") == "finished"]
     x_axis = axes[0] if axes else "seed"
@@ -90,7 +90,7 @@ def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -
     numeric = all(isinstance(v, (int, float)) for v in xs_all)
     logx = numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.8))
-    panels = [("mono_per_N", "monosemantic neurons / N"), ("dead_per_N", "dead neurons / N"),
+    panels = [("mono_per_N", "monosemantic neurons / N"), ("dead_per_k", "dead neurons / k"),
               ("final_loss", "eval loss")]
     for gi, (key, grp) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
         label = ", ".join(f"{a}={_fmt_v(v)}" for a, v in zip(others, key)) or "all"

@@ -116,9 +116,8 @@ def _row(row: dict, d: Path, error: str | None = None) -> dict:
     row = {k: v for k, v in row.items() if k in ("name", "seed") or k not in _REPORTED}
     if runs.is_finished(d):
         s = runs.read_json(d / runs.SUMMARY)
-        n = runs.read_config(d).n_features
         row.update(state="finished", **{k: s.get(k) for k in _SUMMARY_FIELDS})
-        row["dead_per_N"] = None if s.get("dead_count") is None else s["dead_count"] / n
+        row["dead_per_k"] = None if s.get("dead_count") is None else s["dead_count"] / runs.read_config(d).k
         row.update(runs.convergence(runs.read_metrics(d / runs.METRICS)))
     else:
         row["state"] = "failed" if error else "unfinished"
@@ -128,7 +127,7 @@ def _row(row: dict, d: Path, error: str | None = None) -> dict:
 
 
 _SUMMARY_FIELDS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")
-_REPORTED = set(_SUMMARY_FIELDS) | {"state", "error", "dead_per_N", "loss_rel_change_last_eighth",
+_REPORTED = set(_SUMMARY_FIELDS) | {"state", "error", "dead_per_k", "loss_rel_change_last_eighth",
                                      "mono_change_last_doubling", "dead_change_last_doubling"}
 
 
