@@ -76,8 +76,8 @@ def measure(params: dict[str, torch.Tensor], single_inputs: torch.Tensor, nonlin
 def sfa_order(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Row (neuron) and column (feature) orders for the paper's single-feature-activation plot.
 
-    Features are ordered by their strongest neuron's position; neurons by preferred feature, then by
-    decreasing r, so monosemantic neurons line up on a diagonal and polysemantic ones trail after.
+    Features stay in index order; monosemantic neurons come first, sorted by the feature they serve
+    (a diagonal), then polysemantic neurons by preferred feature; ties by decreasing r.
     """
     m = monosemanticity(A)
     mono_first = (~m.mono).long()

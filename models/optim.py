@@ -3,7 +3,7 @@
 LAMB follows torch_optimizer 0.3.0's Lamb, which the paper used: betas (0.9, 0.999), eps 1e-6, no
 weight decay, no debiasing, weight norm clamped to [0, 10], trust ratio 1 where either norm is 0.
 Unlike the reference, the trust ratio stays on the device (no host sync per parameter). State being
-plain tensors keeps resume files pickle-free and lets pruning reset the moments of grown weights.
+plain tensors keeps resume files pickle-free and lets pruning reach the moments of single weights.
 """
 from __future__ import annotations
 
@@ -53,11 +53,6 @@ class Optimizer:
             self.exp_avg[n].copy_(state[f"exp_avg.{n}"])
             self.exp_avg_sq[n].copy_(state[f"exp_avg_sq.{n}"])
         self.step_count = int(state["step_count"])
-
-    def reset(self, name: str, where: torch.Tensor) -> None:
-        """Zero the moments of the entries selected by a boolean mask (grown weights start fresh)."""
-        self.exp_avg[name].masked_fill_(where, 0)
-        self.exp_avg_sq[name].masked_fill_(where, 0)
 
 
 class Lamb(Optimizer):

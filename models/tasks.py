@@ -91,13 +91,6 @@ class Task:
         eps = cfg.eps / 2 if cfg.task == "abs" else cfg.eps
         self.sampler = SparseSampler(feature_probs(cfg.n_features, eps, cfg.freq), self.device)
 
-    @property
-    def tensors(self) -> dict[str, torch.Tensor]:
-        out = {"P": self.P.cpu()}
-        if self.Q is not None:
-            out["Q"] = self.Q.cpu()
-        return out
-
     def sample(self, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(x, y): inputs (batch x d) and targets (batch x out_dim)."""
         v = torch.zeros(batch, self.cfg.n_features, device=self.device)

@@ -64,10 +64,6 @@ def data_bias(params: dict[str, torch.Tensor], task: Task, cfg: TrainConfig) -> 
     return -top - cfg.data_bias_margin
 
 
-def _gen_state(gen: torch.Generator) -> torch.Tensor:
-    return gen.get_state().clone()
-
-
 def prepare_run_dir(run_dir: Path, cfg: TrainConfig, resume: bool, force: bool) -> bool:
     """Check the run directory may be (re)used; returns True when training should resume from it."""
     if not run_dir.exists():
@@ -190,7 +186,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
         runs.write_metrics(run_dir / runs.METRICS, metrics)
         state = {f"param.{n}": p for n, p in params.items()}
         state.update({f"opt.{k}": v for k, v in opt.state_tensors().items()})
-        state["gen"] = _gen_state(gen)
+        state["gen"] = gen.get_state()
         state["step"] = torch.tensor(step, dtype=torch.int64)
         state["wall_s"] = torch.tensor(wall_before + time.perf_counter() - t0, dtype=torch.float64)
         runs.write_tensors(run_dir / runs.RESUME, state)
