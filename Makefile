@@ -19,8 +19,7 @@ demo: install
 	$(BIN)/models sweep --preset tiny --steps 2048 --grid lr=0.003,0.01,0.03 --grid k=32,128 \
 	    --seeds 0,1 --workers 2 --out $(DEMO)
 	$(BIN)/models table $(DEMO)
-	$(BIN)/models list --runs-dir $(DEMO)
-	@echo "figures: $(DEMO)/sweep.png and $(DEMO)/*/training.png, sfa.png"
+	@echo "figures: $(DEMO)/sweep.png, $(DEMO)/curves.png and $(DEMO)/*/training.png, sfa.png"
 
 test: install
 	$(BIN)/python -m pytest
