@@ -73,8 +73,8 @@ def measure(params: dict[str, torch.Tensor], single_inputs: torch.Tensor, nonlin
     return monosemanticity(single_feature_activations(params, single_inputs, nonlinearity))
 
 
-def sfa_order(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Row (neuron) and column (feature) orders for the paper's single-feature-activation plot.
+def sfa_order(A: torch.Tensor) -> torch.Tensor:
+    """Neuron (row) order for the paper's single-feature-activation plot.
 
     Features stay in index order; monosemantic neurons come first, sorted by the feature they serve
     (a diagonal), then polysemantic neurons by preferred feature; ties by decreasing r.
@@ -84,6 +84,4 @@ def sfa_order(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     key = mono_first * (A.shape[1] + 1) + m.preferred.clamp(min=0)
     # stable sort: primary mono-before-poly and preferred feature, ties by r descending
     order = torch.argsort(-m.r, stable=True)
-    neurons = order[torch.argsort(key[order], stable=True)]
-    features = torch.arange(A.shape[1])
-    return neurons, features
+    return order[torch.argsort(key[order], stable=True)]

@@ -56,9 +56,8 @@ def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> Non
     A = A.float()
     if mono is None and (A >= 0).all():
         mono = monosemanticity(A)
-    neurons, features = (sfa_order(A) if (A >= 0).all()
-                         else (np.arange(A.shape[0]), np.arange(A.shape[1])))
-    M = A[neurons][:, features].numpy()
+    neurons = sfa_order(A) if (A >= 0).all() else np.arange(A.shape[0])
+    M = A[neurons].numpy()
     fig, ax = plt.subplots(figsize=(7, 6))
     vmax = float(np.quantile(M[M > 0], 0.99)) if (M > 0).any() else 1.0
     im = ax.imshow(M, aspect="auto", interpolation="nearest", cmap="magma", vmin=0 if M.min() >= 0 else None,

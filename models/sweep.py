@@ -127,8 +127,9 @@ def _row(row: dict, d: Path, error: str | None = None) -> dict:
 
 
 _SUMMARY_FIELDS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")
-_REPORTED = set(_SUMMARY_FIELDS) | {"state", "error", "dead_per_k", "loss_rel_change_last_eighth",
-                                     "mono_change_last_doubling", "dead_change_last_doubling"}
+_CONVERGENCE = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
+_REPORTED = set(_SUMMARY_FIELDS) | set(_CONVERGENCE) | {"state", "error", "dead_per_k"}
+_AGGREGATED = ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", *_CONVERGENCE)
 
 
 def load_sweep(out: Path) -> dict:
@@ -161,8 +162,7 @@ def aggregate(table: list[dict], axes: list[str]) -> list[dict]:
     out = []
     for key, rows in groups.items():
         agg = dict(zip(axes, key), seeds=len(rows))
-        for f in ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "mean_bias",
-                  "loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling"):
+        for f in _AGGREGATED:
             vals = [r[f] for r in rows if r.get(f) is not None]
             if vals:
                 agg[f] = {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)}

@@ -33,8 +33,10 @@ def test_metric_is_permutation_equivariant(seed, k, n):
     assert m2.mono_count == m.mono_count and m2.dead_count == m.dead_count
     assert torch.equal(m2.mono, m.mono[pk])
     assert torch.equal(m2.per_feature, m.per_feature[pn])
-    neurons, features = sfa_order(A)
+    neurons = sfa_order(A)
     assert sorted(neurons.tolist()) == list(range(k))
+    order = m.mono[neurons].tolist()
+    assert order == sorted(order, reverse=True)  # monosemantic neurons first
 
 
 def test_metric_refuses_non_relu():
