@@ -96,9 +96,12 @@ def config_record(cfg: TrainConfig, device: torch.device) -> dict:
 
 
 def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Task, gen: torch.Generator,
-               step: int, masks: dict[str, torch.Tensor]) -> torch.Tensor:
+               step: int, masks: dict[str, torch.Tensor], grad_hook: Callable | None = None) -> torch.Tensor:
     """One update (0-based `step`): sample, loss and gradients, masked gradients, optimizer, bias decay.
-    Returns the task loss (without the L1 term) of the batch, before the update."""
+
+    grad_hook(step, params) may add to each p.grad in place before the masks apply (a penalty term,
+    e.g. basins' pull toward another model). Returns the task loss (without L1 or the hook's term) of
+    the batch, before the update."""
     x, y = task.sample(cfg.batch, gen)
     if cfg.nonlinearity == "relu":
         loss, grads = relu_loss_and_grads(params, x, y, cfg.l1)
@@ -111,6 +114,8 @@ def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Tas
         for p in params.values():
             p.grad = None
         total.backward()
+    if grad_hook is not None:
+        grad_hook(step, params)
     for n, m in masks.items():
         params[n].grad.mul_(m)
     opt.step(lr_at(cfg, step))
@@ -124,12 +129,17 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
               start_params: dict[str, torch.Tensor] | None = None,
               masks: dict[str, torch.Tensor] | None = None,
               on_progress: Callable[[int, float | None, int | None], None] | None = None,
-              stop_after: int | None = None) -> dict:
+              stop_after: int | None = None, grad_hook: Callable | None = None,
+              after_step=None) -> dict:
     """Train one run into run_dir and return its summary.
 
     start_params replaces the drawn init (pruning rewinds through it); masks (bool, same shapes as
     W1/W2) zero the gradient of pruned weights so they stay exactly zero. stop_after ends the process's
     work early with the resume state saved (for tests of --resume).
+    Hooks for the subsystems: grad_hook(step, params) adds to the gradients (see train_step);
+    after_step(done, params, opt, masks) runs after each update and may change `masks` in place
+    (prune-and-grow). If after_step has state_tensors()/load_state_tensors(), its state is saved with
+    the resume state; the masks always are, so a resumed run sees the masks it stopped with.
     """
     run_dir = Path(run_dir)
     do_resume = prepare_run_dir(run_dir, cfg, resume, force)
@@ -159,6 +169,10 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
             for n, p in params.items():
                 p.copy_(state[f"param.{n}"])
         opt.load_state_tensors({k[4:]: v for k, v in state.items() if k.startswith("opt.")})
+        for n in masks:
+            masks[n].copy_(state[f"mask.{n}"])
+        if hasattr(after_step, "load_state_tensors"):
+            after_step.load_state_tensors({k[5:]: v for k, v in state.items() if k.startswith("hook.")})
         gen.set_state(state["gen"])
         start = int(state["step"])
         wall_before = float(state["wall_s"])
@@ -186,6 +200,9 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
         runs.write_metrics(run_dir / runs.METRICS, metrics)
         state = {f"param.{n}": p for n, p in params.items()}
         state.update({f"opt.{k}": v for k, v in opt.state_tensors().items()})
+        state.update({f"mask.{n}": m for n, m in masks.items()})
+        if hasattr(after_step, "state_tensors"):
+            state.update({f"hook.{k}": v for k, v in after_step.state_tensors().items()})
         state["gen"] = gen.get_state()
         state["step"] = torch.tensor(step, dtype=torch.int64)
         state["wall_s"] = torch.tensor(wall_before + time.perf_counter() - t0, dtype=torch.float64)
@@ -193,11 +210,13 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
 
     last_mono = None
     for step in range(start, cfg.steps):
-        loss = train_step(cfg, params, opt, task, gen, step, masks)
+        loss = train_step(cfg, params, opt, task, gen, step, masks, grad_hook)
         if step % LOG_EVERY == 0:
             loss_buf[len(pending)] = loss.detach()
             pending.append(step)
         done = step + 1
+        if after_step is not None:
+            after_step(done, params, opt, masks)
         if is_checkpoint(done):
             p = {n: t.detach() for n, t in params.items()}
             runs.write_tensors(run_dir / runs.CHECKPOINTS / f"step_{done:07d}.safetensors", p)
