@@ -1,15 +1,303 @@
-"""`prune` command line: not built yet (its issue is open); prints what it will do."""
+"""`prune` command line: parses flags, calls pruning's functions, prints rich tables. No science in here.
+
+torch is imported inside commands so `prune --help` stays fast. Every input is checked before OUT is
+created; a killed command resumes when run again with the same flags.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
-    "Iterative magnitude pruning and prune-and-grow of trained runs. Not built yet: see the pruning issue."))
+from models.cli import build_config
+from models.config import PRESETS, ConfigError, coerce
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=(
+    "Iterative magnitude pruning with rewinding and controls, prune-and-grow sparse training (SET, RigL, "
+    "static), per-neuron tracking across levels, and comparison plots. Reads and writes run directories."))
+
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def fail(msg: str, code: int = 2):
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn):
+    """The library's user-facing errors as one line on stderr and a non-zero exit (as models.cli does)."""
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        from models.runs import RunError
+
+        try:
+            return fn(*a, **kw)
+        except (ConfigError, RunError) as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            fail("interrupted; finished levels and the last saved state are kept: rerun the same command to resume",
+                 130)
+    return wrapper
+
+
+def split_args(tokens: list[str]) -> tuple[Optional[str], dict]:
+    """A bare token is RUN; `--name value` pairs are `models train` flags (click alone would take a flag
+    for RUN when the flags come first)."""
+    run, flags, i = None, {}, 0
+    while i < len(tokens):
+        a = tokens[i]
+        if a.startswith("--"):
+            if i + 1 >= len(tokens):
+                raise ConfigError(f"flag {a} needs a value")
+            key = a[2:].replace("-", "_")
+            flags[key] = coerce(key, tokens[i + 1])
+            i += 2
+        else:
+            if run is not None:
+                raise ConfigError(f"unexpected argument {a!r}: give at most one RUN")
+            run, i = a, i + 1
+    return run, flags
+
+
+def _console():
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
+
+
+def _threads(n: Optional[int]) -> None:
+    import torch
+
+    if n:
+        torch.set_num_threads(n)
+
+
+@app.command(context_settings=EXTRA)
+@guarded
+def imp(
+    ctx: typer.Context,
+    run: Optional[str] = typer.Argument(None, help="dense run to prune (name under --runs-dir, or a path); "
+                                                   "without it level 0 is trained from the train flags"),
+    out: Path = typer.Option(..., "--out", help="IMP directory: level_00 .. level_NN run dirs, levels.json"),
+    rounds: int = typer.Option(10, "--rounds", help="pruning rounds (levels after the dense level 0)"),
+    rate: Optional[float] = typer.Option(None, "--rate", help="fraction of the remaining weights pruned per round "
+                                                              "[default: 0.2]"),
+    rate_out: Optional[float] = typer.Option(None, "--rate-out", help="W2's own rate (layer scope)"),
+    scope: Optional[str] = typer.Option(None, "--scope", help="layer | global [default: layer]"),
+    rewind: Optional[str] = typer.Option(None, "--rewind", help="init | STEP (a checkpoint step) [default: init]"),
+    control: str = typer.Option("none", "--control", help="none | reinit | random-mask"),
+    ticket: Optional[Path] = typer.Option(None, "--ticket", help="with --control: the IMP directory it follows"),
+    preset_name: Optional[str] = typer.Option(None, "--preset", help=f"level-0 preset: {', '.join(PRESETS)}"),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where RUN is looked up by name"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+):
+    """Iterative magnitude pruning with rewinding: prune, rewind, retrain, for --rounds levels.
+
+    Any `models train` flag (e.g. --lr 0.03 --steps 8192) sets the level-0 recipe when no RUN is given.
+    Controls follow an IMP directory: `prune imp --control reinit --ticket IMPDIR --out DIR`."""
+    from .imp import ImpSettings, parse_rewind, plan_imp
+
+    run, flags = split_args(([run] if run else []) + list(ctx.args))
+    if control != "none":
+        given = [f for f, v in (("--rate", rate), ("--rate-out", rate_out), ("--scope", scope), ("--rewind", rewind))
+                 if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: a control takes these from its --ticket")
+    settings = ImpSettings(rounds=rounds, rate=0.2 if rate is None else rate, rate_out=rate_out,
+                           scope=scope or "layer", rewind=parse_rewind(rewind or "init"), control=control)
+    cfg = None
+    if flags or preset_name:
+        if run is not None or ticket is not None:
+            raise ConfigError("train flags and --preset apply only when level 0 is trained here (no RUN, no --ticket)")
+        cfg = build_config(preset_name, flags)
+    path = None
+    if run is not None:
+        from models import runs
+
+        path = runs.resolve(run, runs_dir)
+    plan = plan_imp(settings, out, run=path, config=cfg, ticket=ticket)
+    _threads(threads)
+    _run_imp(plan, quiet)
+
+
+def _run_imp(plan, quiet: bool) -> None:
+    from .imp import run_imp
+
+    s = plan.settings
+    if quiet:
+        rows = run_imp(plan)
+    else:
+        with _progress() as prog:
+            top = prog.add_task(f"{plan.settings.method} {plan.out.name}", total=s.rounds + 1, info="")
+            cur: dict = {}
+
+            def on_level(level, status):
+                prog.update(top, completed=level + 1, info=f"level {level}: {status}")
+                if level in cur:
+                    prog.update(cur[level], visible=False)
+
+            def on_progress(level, step, loss, mono):
+                if level not in cur:
+                    cur[level] = prog.add_task(f"level {level:02d}", total=plan.config.steps, info="")
+                info = f"loss {loss:.4f}" + ("" if mono is None else f"  mono/N {mono / plan.config.n_features:.3f}")
+                prog.update(cur[level], completed=step, info=info)
+            rows = run_imp(plan, on_level=on_level, on_progress=on_progress)
+    _levels_table(plan, rows)
+
+
+def _levels_table(plan, rows: list[dict]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{plan.settings.method}: {plan.out}/levels.json")
+    for col in ("level", "remaining", "W1", "W2", "eval loss", "mono/N", "mono", "dead", "features 0 / 1 / 2+"):
+        t.add_column(col)
+    for r in rows:
+        h = r["feature_histogram"] or {}
+        t.add_row(str(r["level"]), f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining_W1"]),
+                  str(r["remaining_W2"]), f"{r['final_loss']:.4f}",
+                  "" if r["mono_per_N"] is None else f"{r['mono_per_N']:.3f}", str(r["mono_count"]),
+                  str(r["dead_count"]), f"{h.get('0', '')} / {h.get('1', '')} / {h.get('2+', '')}")
+    _console().print(t)
+
+
+@app.command(context_settings=EXTRA)
+@guarded
+def grow(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="the sparse run's directory (a run dir plus grow.json)"),
+    method: str = typer.Option("rigl", "--method", help="set | rigl | static"),
+    sparsity: float = typer.Option(0.9, "--sparsity", help="fraction of all W1 and W2 weights that are zero"),
+    update_every: int = typer.Option(100, "--update-every", help="steps between mask updates"),
+    drop_fraction: float = typer.Option(0.3, "--drop-fraction", help="alpha: fraction of active weights moved"),
+    drop_schedule: str = typer.Option("cosine", "--drop-schedule", help="cosine | constant"),
+    end_fraction: float = typer.Option(0.75, "--end-fraction", help="no updates after this fraction of training"),
+    distribution: str = typer.Option("uniform", "--distribution", help="uniform | erk layer densities"),
+    preset_name: Optional[str] = typer.Option(None, "--preset", help=f"start from a preset: {', '.join(PRESETS)}"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+):
+    """Sparse training at a fixed sparsity from the start: SET, RigL, or a static random mask.
+
+    Any `models train` flag (e.g. --lr 0.03 --k 256) sets the recipe."""
+    from .grow import GrowSettings, check_grow_out
+
+    run, flags = split_args(list(ctx.args))
+    if run is not None:
+        raise ConfigError(f"unexpected argument {run!r}: grow takes train flags, not a RUN")
+    settings = GrowSettings(method=method, sparsity=sparsity, update_every=update_every, drop_fraction=drop_fraction,
+                            drop_schedule=drop_schedule, end_fraction=end_fraction, distribution=distribution)
+    cfg = build_config(preset_name, flags)
+    check_grow_out(settings, cfg, out)
+    _threads(threads)
+    from .grow import load_grow, run_grow
+
+    if quiet:
+        summary = run_grow(settings, cfg, out)
+    else:
+        prog, tid = _progress(), None
+
+        def on_progress(step, loss, mono):
+            nonlocal tid
+            if tid is None:
+                prog.start()
+                tid = prog.add_task(f"{method} {out.name}", total=cfg.steps, info="")
+            info = f"loss {loss:.4f}" + ("" if mono is None else f"  mono/N {mono / cfg.n_features:.3f}")
+            prog.update(tid, completed=step, info=info)
+        try:
+            summary = run_grow(settings, cfg, out, on_progress=on_progress)
+        finally:
+            prog.stop()
+    from rich.table import Table
+
+    g = load_grow(out)
+    t = Table(title=f"{method}: {out}", show_header=False)
+    t.add_row("remaining weights", f"{g['remaining']} (W1 {g['keep']['W1']}, W2 {g['keep']['W2']}; "
+                                   f"sparsity {sparsity:g}, {distribution})")
+    moved = sum(h[n]["moved"] for h in g["history"] for n in ("W1", "W2"))
+    t.add_row("mask updates", f"{g['updates']} (until step {g['t_end']}), {moved} connections moved in all")
+    t.add_row("eval loss", f"{summary['final_loss']:.5f}")
+    if summary.get("mono_count") is not None:
+        t.add_row("monosemantic", f"{summary['mono_count']} (mono/N {summary['mono_per_N']:.3f}), "
+                                  f"dead {summary['dead_count']}")
+    _console().print(t)
 
 
 @app.command()
-def status():
-    """Say what is built."""
-    typer.echo("prune: not built yet; models/ run directories are the interface it will read.")
+@guarded
+def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (holds levels.json)")):
+    """Track every neuron and every feature across levels: DIR/neurons.json and DIR/neurons.png."""
+    from rich.table import Table
+
+    from .neurons import FEATURE_TRANSITIONS, NEURON_TRANSITIONS, neurons_command
+
+    data = neurons_command(out)
+    for key, names, what in (("transitions", NEURON_TRANSITIONS, "neurons"),
+                             ("feature_transitions", FEATURE_TRANSITIONS, "features")):
+        t = Table(title=f"{out}: {what} between consecutive levels")
+        t.add_column("levels")
+        for n in names:
+            t.add_column(n)
+        for tr in data[key]:
+            t.add_row(f"{tr['from']}->{tr['to']}", *(str(tr["counts"][n]) for n in names))
+        _console().print(t)
+    t = Table(title=f"{out}: what survives from level 0 ({data['level0_mono']} mono neurons, "
+                    f"{data['level0_served_features']} served features)")
+    for col in ("level", "remaining", "mono", "poly", "dead", "level-0 mono still on same feature",
+                "level-0 features still served", "neurons without inputs"):
+        t.add_column(col)
+    for s in data["survival"]:
+        t.add_row(str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", str(s["mono"]), str(s["poly"]),
+                  str(s["dead"]), str(s["level0_mono_still_same_feature"]),
+                  str(s["level0_served_features_still_served"]), str(s["neurons_without_inputs"]))
+    _console().print(t)
+    typer.echo(f"wrote {out / 'neurons.json'} and {out / 'neurons.png'}")
 
 
-def main() -> None:
+@app.command()
+@guarded
+def compare(
+    dirs: list[Path] = typer.Argument(..., help="IMP / control directories, grow runs, dense runs"),
+    out: Path = typer.Option(..., "--out", help="FILE.png (the numbers go to FILE.json)"),
+    x: str = typer.Option("fraction", "--x", help="fraction (of W1, W2 weights remaining) | count (non-zero)"),
+    title: Optional[str] = typer.Option(None, "--title", help="what is compared (the recipe is added)"),
+):
+    """mono/N, loss and dead/k against remaining weights (log scale): one line per method, mean and range
+    over seeds, the dense model as a reference line."""
+    from rich.table import Table
+
+    from .compare import compare_command
+
+    rows = compare_command(dirs, out, x=x, title=title)
+    from rich.markup import escape
+
+    t = Table(title=escape(f"{out}: mean [min, max] over seeds"))
+    for col in ("method", "remaining", "weights", "seeds", "mono/N", "eval loss", "dead/k"):
+        t.add_column(col)
+
+    def cell(s, fmt):
+        return "" if s is None else f"{s['mean']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]"
+    for r in rows:
+        t.add_row(r["label"], f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining"]), str(len(r["seeds"])),
+                  *(escape(cell(r[f], fmt)) for f, fmt in (("mono_per_N", ".3f"), ("final_loss", ".4f"),
+                                                           ("dead_per_k", ".3f"))))
+    _console().print(t)
+    typer.echo(f"wrote {out} and {out.with_suffix('.json')}")
+
+
+def main() -> None:  # console-script entry
     app(prog_name="prune")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Sparse training at a fixed sparsity from the start: SET, RigL (Evci et al. defaults), or a static mask.
+
+The masks start uniformly random with the per-layer counts of pruning.masks.layer_keep_counts. Every
+`update_every` steps until end_fraction of training, each layer drops the fraction alpha_t of its active
+weights with the smallest magnitude and grows as many among the inactive ones (those just dropped
+included, as in RigL's code): RigL the largest dense-gradient magnitudes, SET at random. alpha_t =
+drop_fraction / 2 * (1 + cos(pi t / T_end)) (or constant). Weights that become active start at zero and
+weights that become inactive are zeroed, both with their optimizer moments reset; a weight dropped and
+regrown in the same update keeps its value. "static" never updates: the fixed random mask baseline.
+
+The Grower is train_run's after_step hook (it edits the masks in place) and its grad_hook (which
+keeps the dense gradient of the update's own batch, before the masks zero it, at update steps only).
+Its generator and history are resume state. The run dir gets grow.json: settings, counts and how many
+connections moved per layer at every update, written after the first step and at each update, so it
+is complete before the run's summary.json marks it finished.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from models import runs
+from models.config import ConfigError, TrainConfig
+
+from . import masks as M
+
+METHODS = ("set", "rigl", "static")
+DROP_SCHEDULES = ("cosine", "constant")
+GROW_JSON = "grow.json"
+_MASK_STREAM, _SET_STREAM = 0x5E7A, 0x5E7B
+
+
+@dataclass(frozen=True)
+class GrowSettings:
+    method: str = "rigl"
+    sparsity: float = 0.9  # fraction of all W1 and W2 weights that are zero
+    update_every: int = 100
+    drop_fraction: float = 0.3
+    drop_schedule: str = "cosine"
+    end_fraction: float = 0.75  # no mask updates after this fraction of the steps
+    distribution: str = "uniform"
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ConfigError(msg)
+
+        need(self.method in METHODS, f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
+        need(0 <= self.sparsity < 1, f"--sparsity must be in [0, 1), got {self.sparsity}")
+        need(isinstance(self.update_every, int) and self.update_every >= 1,
+             f"--update-every must be a positive integer, got {self.update_every}")
+        need(0 < self.drop_fraction <= 1, f"--drop-fraction must be in (0, 1], got {self.drop_fraction}")
+        need(self.drop_schedule in DROP_SCHEDULES,
+             f"unknown --drop-schedule {self.drop_schedule!r}; choose one of {', '.join(DROP_SCHEDULES)}")
+        need(0 < self.end_fraction <= 1, f"--end-fraction must be in (0, 1], got {self.end_fraction}")
+        need(self.distribution in M.DISTRIBUTIONS,
+             f"unknown --distribution {self.distribution!r}; choose one of {', '.join(M.DISTRIBUTIONS)}")
+
+
+def shapes_of(cfg: TrainConfig) -> dict[str, tuple[int, int]]:
+    return {"W1": (cfg.k, cfg.d_embed), "W2": (cfg.out_dim, cfg.k)}
+
+
+def initial_masks(settings: GrowSettings, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """Uniformly random masks with the distribution's exact per-layer counts (seeded by the run's seed)."""
+    shapes = shapes_of(cfg)
+    keep = M.layer_keep_counts(shapes, settings.sparsity, settings.distribution)
+    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + _MASK_STREAM)
+    return M.random_masks(shapes, keep, gen)
+
+
+def _smallest(score: torch.Tensor, k: int) -> torch.Tensor:
+    order = torch.sort(score, stable=True).indices
+    out = torch.zeros_like(score, dtype=torch.bool)
+    out[order[:k]] = True
+    return out
+
+
+class Grower:
+    """after_step hook of train_run that drops and grows connections (see the module docstring)."""
+
+    def __init__(self, settings: GrowSettings, cfg: TrainConfig, path: Path | None = None):
+        self.s = settings
+        self.steps = cfg.steps
+        self.t_end = math.floor(settings.end_fraction * cfg.steps)
+        self.gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + _SET_STREAM)
+        self.history: list[dict] = []
+        self.path = path
+        self.keep = M.layer_keep_counts(shapes_of(cfg), settings.sparsity, settings.distribution)
+        self._dense: dict[str, torch.Tensor] | None = None
+        self._written = False
+
+    def is_update(self, done: int) -> bool:
+        return self.s.method != "static" and done % self.s.update_every == 0 and done < self.t_end
+
+    def alpha(self, done: int) -> float:
+        if self.s.drop_schedule == "constant":
+            return self.s.drop_fraction
+        return self.s.drop_fraction / 2 * (1 + math.cos(math.pi * done / self.t_end))
+
+    def grad_hook(self, step: int, params: dict[str, torch.Tensor]) -> None:
+        """Keep the dense gradient of an update step's batch (train_step masks it right after)."""
+        if self.s.method == "rigl" and self.is_update(step + 1):
+            self._dense = {n: params[n].grad.detach().clone() for n in M.PRUNABLE}
+
+    def __call__(self, done: int, params: dict[str, torch.Tensor], opt, masks: dict[str, torch.Tensor]) -> None:
+        if not self.is_update(done):
+            if not self._written:  # first step of this process: grow.json exists from here on
+                self.write()
+            return
+        alpha = self.alpha(done)
+        record = {"step": done, "drop_fraction": alpha}
+        with torch.no_grad():
+            for n in M.PRUNABLE:
+                moved, k = self.update_layer(n, params[n], masks[n], opt, alpha)
+                record[n] = {"dropped": k, "grown": k, "moved": moved}
+        self._dense = None
+        self.history.append(record)
+        self.write()
+
+    def update_layer(self, name: str, w: torch.Tensor, mask: torch.Tensor, opt, alpha: float) -> tuple[int, int]:
+        """Drop k = round(alpha * active) smallest-|w| active weights, grow k; returns (moved, k)."""
+        active = int(mask.sum())
+        k = min(active, math.floor(alpha * active + 0.5))
+        flat_m = mask.flatten()
+        inf = torch.tensor(float("inf"), device=w.device)
+        drop = _smallest(torch.where(flat_m, w.detach().abs().flatten(), inf), k)
+        after_drop = flat_m & ~drop
+        if self.s.method == "rigl":
+            score = self._dense[name].abs().flatten().double()
+        else:
+            score = torch.rand(flat_m.numel(), generator=self.gen, dtype=torch.float64).to(w.device)
+        score = torch.where(after_drop, torch.full_like(score, -1.0), score)
+        grow = _smallest(-score, k)  # the k largest scores among the candidates (ties to the lower index)
+        new = (after_drop | grow).view_as(mask)
+        changed = new ^ mask
+        w.masked_fill_(changed, 0.0)  # grown start at zero; dropped are zero from now on
+        opt.exp_avg[name].masked_fill_(changed, 0.0)
+        opt.exp_avg_sq[name].masked_fill_(changed, 0.0)
+        moved = int((new & ~mask).sum())
+        mask.copy_(new)
+        return moved, k
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        rows = [[h["step"], h["drop_fraction"], *(h[n][f] for n in M.PRUNABLE for f in ("dropped", "grown", "moved"))]
+                for h in self.history]
+        return {"gen": self.gen.get_state(),
+                "history": torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 8)}
+
+    def load_state_tensors(self, state: dict[str, torch.Tensor]) -> None:
+        self.gen.set_state(state["gen"])
+        self.history = []
+        for r in state["history"].tolist():
+            h = {"step": int(r[0]), "drop_fraction": r[1]}
+            for i, n in enumerate(M.PRUNABLE):
+                h[n] = {f: int(r[2 + 3 * i + j]) for j, f in enumerate(("dropped", "grown", "moved"))}
+            self.history.append(h)
+
+    def record(self) -> dict:
+        total = sum(self.keep.values())
+        return {"method": self.s.method, "settings": asdict(self.s), "keep": self.keep,
+                "remaining": total, "t_end": self.t_end, "updates": len(self.history), "history": self.history}
+
+    def write(self) -> None:
+        if self.path is not None:
+            runs.write_json(self.path / GROW_JSON, self.record())
+        self._written = True
+
+
+def check_grow_out(settings: GrowSettings, cfg: TrainConfig, out: str | Path) -> str:
+    """'new', 'resume' or 'finished' for OUT, or a one-line error when OUT holds something else."""
+    out = Path(out)
+    if not out.exists():
+        return "new"
+    if not out.is_dir():
+        raise runs.RunError(f"--out {out} exists and is not a directory")
+    if not any(out.iterdir()):
+        return "new"
+    if not (out / GROW_JSON).exists():
+        if runs.is_finished(out) or not (out / runs.CONFIG).exists():
+            raise runs.RunError(f"--out {out} exists and is not a grow run; choose a new one")
+        old = asdict(settings)  # killed before its first step wrote grow.json; train_run checks the recipe
+    else:
+        old = runs.read_json(out / GROW_JSON).get("settings")
+    if old != asdict(settings):
+        diff = [k for k, v in asdict(settings).items() if (old or {}).get(k) != v]
+        raise ConfigError(f"{out} holds a grow run with other settings (differs in: {', '.join(diff)}); "
+                          f"use a new --out")
+    stored = runs.read_config(out)
+    if stored != cfg:
+        diff = [k for k, v in cfg.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
+        raise ConfigError(f"{out} holds a grow run of another recipe (differs in: {', '.join(diff)}); use a new --out")
+    return "finished" if runs.is_finished(out) else "resume"
+
+
+def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
+             on_progress: Callable[[int, float | None, int | None], None] | None = None,
+             stop_after: int | None = None) -> dict:
+    """Train one sparse run into OUT (a run dir plus grow.json); resumes an unfinished one, skips a finished
+    one. Returns its summary ({} when stopped early)."""
+    from models.train import train_run
+
+    out = Path(out)
+    if check_grow_out(settings, cfg, out) == "finished":
+        return runs.read_json(out / runs.SUMMARY)
+    grower = Grower(settings, cfg, out)
+    masks = initial_masks(settings, cfg)
+    return train_run(cfg, out, resume=True, masks=masks, on_progress=on_progress, stop_after=stop_after,
+                     grad_hook=grower.grad_hook, after_step=grower)
+
+
+def load_grow(out: str | Path) -> dict:
+    path = Path(out) / GROW_JSON
+    if not path.exists():
+        raise runs.RunError(f"{out} is not a grow run (no {GROW_JSON})")
+    return runs.read_json(path)

@@ -1,0 +1,317 @@
+"""Iterative magnitude pruning (Frankle & Carbin; open_lth's habits): every level a run directory.
+
+OUT/
+  imp.json        what this directory is: method (imp | reinit | random-mask), settings, level-0 recipe
+  level_00/       the dense start: a copy of RUN, or trained here from the train flags
+  level_01/ ...   each a full run dir (models/ layout) whose model.safetensors holds mask.W1, mask.W2
+  levels.json     one row per finished level: sparsity, final loss, mono/dead counts, per-feature counts
+
+Level r (r >= 1) keeps keep(n, rate, r) weights (pruning.masks: per layer, or pooled with scope
+"global") chosen by magnitude among level r-1's trained survivors, rewinds them to the level-0 init (or
+its checkpoint at --rewind STEP), and retrains with the level-0 recipe (the same TrainConfig, so the
+same data order and schedule, from step 0). The controls follow an IMP directory (the "ticket"):
+reinit trains ticket level r's mask from a fresh init; random-mask trains a uniformly random mask with
+ticket level r's per-layer counts from the rewound weights. Finished levels are skipped and an
+unfinished one resumes from its saved state, so a killed IMP simply runs again.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from models import runs
+from models.config import ConfigError, TrainConfig
+from models.model import init_params
+from models.train import is_checkpoint
+
+from . import masks as M
+
+METHODS = ("imp", "reinit", "random-mask")
+CONTROLS = ("none", "reinit", "random-mask")
+IMP_JSON, LEVELS_JSON = "imp.json", "levels.json"
+_CONTROL_STREAM = 0xC7A1
+
+
+@dataclass(frozen=True)
+class ImpSettings:
+    rounds: int = 10
+    rate: float = 0.2
+    rate_out: float | None = None  # W2's own rate (layer scope only); None: the same as W1's
+    scope: str = "layer"
+    rewind: str | int = "init"  # "init", or a checkpoint step of level 0 (a power of two)
+    control: str = "none"
+
+    def __post_init__(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise ConfigError(msg)
+
+        need(isinstance(self.rounds, int) and self.rounds >= 1, f"--rounds must be at least 1, got {self.rounds}")
+        need(0 < self.rate < 1, f"--rate must be in (0, 1), got {self.rate}")
+        need(self.rate_out is None or 0 < self.rate_out < 1, f"--rate-out must be in (0, 1), got {self.rate_out}")
+        need(self.scope in M.SCOPES, f"unknown --scope {self.scope!r}; choose one of {', '.join(M.SCOPES)}")
+        need(self.rate_out is None or self.scope == "layer",
+             "--rate-out needs --scope layer (a global pool has one rate)")
+        need(self.control in CONTROLS, f"unknown --control {self.control!r}; choose one of {', '.join(CONTROLS)}")
+        need(self.rewind == "init" or (isinstance(self.rewind, int) and is_checkpoint(self.rewind)),
+             f"--rewind must be 'init' or a checkpoint step (a power of two: 1, 2, 4, ...), got {self.rewind!r}")
+
+    @property
+    def method(self) -> str:
+        return "imp" if self.control == "none" else self.control
+
+
+def parse_rewind(text: str) -> str | int:
+    if text == "init":
+        return "init"
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"--rewind must be 'init' or a checkpoint step, got {text!r}") from None
+
+
+def level_dir(out: Path, level: int) -> Path:
+    return Path(out) / f"level_{level:02d}"
+
+
+@dataclass
+class ImpPlan:
+    """Everything run_imp needs, checked before anything is written."""
+
+    settings: ImpSettings
+    out: Path
+    config: TrainConfig  # the level-0 recipe every level retrains with
+    source: Path | None  # a finished dense run to copy as level 0, or None: train level 0 here
+    ticket: Path | None  # the IMP directory a control follows
+
+    def record(self) -> dict:
+        return {"method": self.settings.method, "settings": asdict(self.settings), "config": self.config.to_dict(),
+                "source": None if self.source is None else str(self.source),
+                "ticket": None if self.ticket is None else str(self.ticket)}
+
+
+def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None = None,
+             config: TrainConfig | None = None, ticket: str | Path | None = None) -> ImpPlan:
+    """Validate the inputs (run dirs, rewind step, an existing OUT) without writing anything.
+
+    Exactly one start: `run` (a finished dense run), `config` (train level 0 here), or, for a control,
+    `ticket` (an IMP directory: level 0, the recipe and the settings come from it)."""
+    out = Path(out)
+    source = None
+    if settings.control != "none":
+        if ticket is None:
+            raise ConfigError(f"--control {settings.control} needs --ticket IMPDIR (the IMP whose masks it controls)")
+        if run is not None:
+            raise ConfigError("with --control the dense start is the ticket's level_00; give no RUN")
+        ticket = Path(ticket)
+        rec = read_record(ticket)
+        if rec["method"] != "imp":
+            raise runs.RunError(f"{ticket} is a {rec['method']} control, not an IMP directory")
+        t = ImpSettings(**rec["settings"])
+        if settings.rounds > t.rounds:
+            raise ConfigError(f"--rounds {settings.rounds} exceeds the ticket's {t.rounds}")
+        settings = ImpSettings(rounds=settings.rounds, rate=t.rate, rate_out=t.rate_out, scope=t.scope,
+                               rewind=t.rewind, control=settings.control)
+        config = TrainConfig.from_dict(rec["config"])
+        source = level_dir(ticket, 0)
+        _load_dense(source)
+    elif ticket is not None:
+        raise ConfigError("--ticket is only for --control reinit or random-mask")
+    elif run is not None:
+        if config is not None:
+            raise ConfigError("train flags apply only when no RUN is given (level 0 is then trained here)")
+        dense = _load_dense(run)
+        source, config = dense.path, dense.config
+        if settings.rewind != "init" and settings.rewind not in dense.checkpoint_steps():
+            raise runs.RunError(f"--rewind {settings.rewind}: {dense.path} has no checkpoint at that step "
+                                f"(it has {', '.join(map(str, dense.checkpoint_steps()))})")
+    elif config is None:
+        raise ConfigError("give a dense RUN to prune, or train flags (e.g. --preset cpu-small) to train level 0")
+    if settings.rewind != "init" and settings.rewind > config.steps:
+        raise ConfigError(f"--rewind {settings.rewind} is past the recipe's {config.steps} steps")
+    plan = ImpPlan(settings, out, config, None if source is None else Path(source),
+                   None if ticket is None else Path(ticket))
+    _check_out(plan)
+    return plan
+
+
+def _load_dense(run: str | Path) -> runs.Run:
+    r = runs.load_run(run)
+    if any(not bool(m.all()) for n, m in r.extra.items() if n.startswith("mask.")):
+        raise runs.RunError(f"{r.path} is already pruned (its model holds masks); start from a dense run")
+    return r
+
+
+def read_record(out: Path) -> dict:
+    path = Path(out) / IMP_JSON
+    if not path.exists():
+        raise runs.RunError(f"{out} is not an IMP directory (no {IMP_JSON})")
+    rec = runs.read_json(path)
+    if not {"method", "settings", "config"} <= set(rec):
+        raise runs.RunError(f"{path} is corrupt (missing keys)")
+    return rec
+
+
+def _check_out(plan: ImpPlan) -> None:
+    out = plan.out
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise runs.RunError(f"--out {out} exists and is not a directory")
+    if not (out / IMP_JSON).exists():
+        if any(out.iterdir()):
+            raise runs.RunError(f"--out {out} exists and is not an IMP directory; choose a new one")
+        return
+    old, new = runs.read_json(out / IMP_JSON), plan.record()
+    diff = [k for k in ("method", "settings", "config") if old.get(k) != new[k]]
+    if not diff and old.get("settings", {}).get("rounds") == new["settings"]["rounds"]:
+        return
+    if diff == ["settings"] and {**old["settings"], "rounds": 0} == {**new["settings"], "rounds": 0}:
+        return  # more (or fewer) rounds of the same IMP: finished levels are reused
+    raise ConfigError(f"{out} holds a {old.get('method')} run with other {' and '.join(diff)}; "
+                      f"use a new --out (or the same flags to resume it)")
+
+
+def rewind_weights(level0: runs.Run, rewind: str | int) -> dict[str, torch.Tensor]:
+    """The weights every level restarts from: level 0's init, or its checkpoint at step `rewind`."""
+    return dict(level0.init if rewind == "init" else level0.checkpoint(rewind))
+
+
+def fresh_init(cfg: TrainConfig, level: int) -> dict[str, torch.Tensor]:
+    """The reinit control's init for `level`: the recipe's init distribution from a stream of its own."""
+    gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + _CONTROL_STREAM * 1009 + level) % 2**63)
+    params = init_params(cfg, gen)
+    if cfg.bias_init == "data":
+        from models.tasks import Task
+        from models.train import data_bias
+
+        params["b1"] = data_bias(params, Task(cfg), cfg)
+    return params
+
+
+def _control_gen(cfg: TrainConfig, level: int) -> torch.Generator:
+    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + _CONTROL_STREAM * 2003 + level) % 2**63)
+
+
+def run_masks(run: runs.Run) -> dict[str, torch.Tensor]:
+    """The masks a run trained under (all-True for a dense run)."""
+    return {n: run.extra.get(f"mask.{n}", torch.ones_like(run.params[n], dtype=torch.bool)).bool()
+            for n in M.PRUNABLE}
+
+
+def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
+    """The mask level `level` trains under (level >= 1)."""
+    s, out = plan.settings, plan.out
+    if s.control == "none":
+        prev = runs.load_run(level_dir(out, level - 1))
+        shapes = {n: tuple(prev.params[n].shape) for n in M.PRUNABLE}
+        keep = M.level_keep(shapes, level, s.rate, s.rate_out, s.scope)
+        return M.magnitude_prune(prev.params, run_masks(prev), keep)
+    tdir = level_dir(plan.ticket, level)
+    if not runs.is_finished(tdir):
+        raise runs.RunError(f"the ticket's level {level} ({tdir}) is not finished: run its IMP first")
+    tmask = run_masks(runs.load_run(tdir))
+    if s.control == "reinit":
+        return tmask
+    shapes = {n: tuple(tmask[n].shape) for n in M.PRUNABLE}
+    return M.random_masks(shapes, {n: int(tmask[n].sum()) for n in M.PRUNABLE}, _control_gen(plan.config, level))
+
+
+def level_row(level: int, run_dir: Path) -> dict:
+    """A row of levels.json from a finished level's summary and masks."""
+    run = runs.load_run(run_dir)
+    s = run.summary
+    row = {"level": level, "run": run_dir.name, **M.sparsity_record(run_masks(run))}
+    for key in ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
+                "mono_per_feature"):
+        row[key] = s.get(key)
+    return row
+
+
+def write_levels(plan: ImpPlan, rows: list[dict]) -> None:
+    runs.write_json(plan.out / LEVELS_JSON, {"method": plan.settings.method, "settings": asdict(plan.settings),
+                                             "n_features": plan.config.n_features, "k": plan.config.k,
+                                             "levels": rows})
+
+
+def _copy_run(src: Path, dst: Path) -> None:
+    """Copy a finished run dir to dst via a temporary name, so dst is complete or absent."""
+    tmp = dst.with_name(f".{dst.name}.copy")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    shutil.copytree(src, tmp)
+    (tmp / runs.RESUME).unlink(missing_ok=True)
+    tmp.rename(dst)
+
+
+def run_imp(plan: ImpPlan, *, on_level: Callable[[int, str], None] | None = None,
+            on_progress: Callable[[int, int, float | None, int | None], None] | None = None,
+            stop: tuple[int, int] | None = None) -> list[dict]:
+    """Run (or resume) every level of the plan; returns the rows of levels.json.
+
+    on_level(level, status) reports "skipped" (finished before), "trained" or "copied"; on_progress(level,
+    step, loss, mono) passes train_run's progress on; stop=(level, step) ends the work inside that
+    level after `step` updates with its state saved (tests of resuming)."""
+    from models.train import train_run
+
+    s, out, cfg = plan.settings, plan.out, plan.config
+    out.mkdir(parents=True, exist_ok=True)
+    runs.write_json(out / IMP_JSON, plan.record())
+
+    def progress(level):
+        return None if on_progress is None else (lambda step, loss, mono: on_progress(level, step, loss, mono))
+
+    d0 = level_dir(out, 0)
+    if runs.is_finished(d0):
+        status = "skipped"
+    elif plan.source is not None:
+        if d0.exists():
+            shutil.rmtree(d0)
+        _copy_run(plan.source, d0)
+        status = "copied"
+    else:
+        stop_after = stop[1] if stop and stop[0] == 0 else None
+        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after)
+        if not summary:
+            return []
+        status = "trained"
+    rows = [level_row(0, d0)]
+    write_levels(plan, rows)
+    if on_level:
+        on_level(0, status)
+
+    level0 = runs.load_run(d0)
+    base = rewind_weights(level0, s.rewind)
+    for level in range(1, s.rounds + 1):
+        d = level_dir(out, level)
+        if runs.is_finished(d):
+            status = "skipped"
+        else:
+            mask = level_masks(plan, level)
+            start = fresh_init(cfg, level) if s.control == "reinit" else base
+            stop_after = stop[1] if stop and stop[0] == level else None
+            summary = train_run(cfg, d, resume=True, start_params=start, masks=mask, on_progress=progress(level),
+                                stop_after=stop_after)
+            if not summary:
+                return rows
+            status = "trained"
+        rows.append(level_row(level, d))
+        write_levels(plan, rows)
+        if on_level:
+            on_level(level, status)
+    return rows
+
+
+def load_levels(out: str | Path) -> dict:
+    """levels.json of an IMP or control directory (what neurons and compare read)."""
+    path = Path(out) / LEVELS_JSON
+    if not path.exists():
+        raise runs.RunError(f"{out} has no {LEVELS_JSON}: not an IMP directory, or no level has finished")
+    data = runs.read_json(path)
+    if not isinstance(data.get("levels"), list):
+        raise runs.RunError(f"{path} is corrupt (no list of levels)")
+    return data

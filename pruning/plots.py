@@ -1,0 +1,190 @@
+"""Figures for pruning: neurons across levels (neurons.png) and methods against sparsity (compare)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
+
+from models.config import TrainConfig  # noqa: E402
+from models.plots import describe  # noqa: E402
+from models.runs import save_figure  # noqa: E402
+
+from .neurons import FEATURE_TRANSITIONS, NEURON_TRANSITIONS  # noqa: E402
+
+METHOD_STYLE = {"imp": ("C0", "o", "IMP (rewound ticket)"), "reinit": ("C1", "s", "IMP mask, reinitialised"),
+                "random-mask": ("C2", "^", "random mask, IMP's layer sparsity"), "rigl": ("C3", "D", "RigL"),
+                "set": ("C4", "v", "SET"), "static": ("C5", "P", "static random mask")}
+STATE_COLOURS = ["#1b9e77", "#7570b3", "#e6ab02", "#333333"]
+STATE_NAMES = ["mono, on its level-0 feature", "mono, on another feature", "polysemantic", "dead"]
+TRANSITION_COLOURS = {"stays mono, same feature": "#1b9e77", "switches feature": "#7570b3",
+                      "mono -> poly": "#d95f02", "poly -> mono": "#66a61e", "stays poly": "#e6ab02",
+                      "dies": "#333333", "stays dead": "#999999", "revives": "#e7298a"}
+FEATURE_COLOURS = {"kept by a same neuron": "#1b9e77", "moved to other neurons": "#7570b3", "lost": "#d95f02",
+                   "gained": "#66a61e", "unserved": "#cccccc"}
+
+
+def _level_ticks(ax, levels, fractions, axis="x"):
+    labels = [f"{lv}\n{100 * f:.3g}%" for lv, f in zip(levels, fractions)]
+    (ax.set_xticks if axis == "x" else ax.set_yticks)(range(len(levels)), labels, fontsize=7)
+
+
+def neurons_plot(data: dict, path: Path) -> None:
+    """Neuron states by level, neuron and feature transitions between levels, and what survives of level 0."""
+    levels, fr = data["levels"], data["remaining_fraction"]
+    states, prefs = data["neurons"]["state"], data["neurons"]["preferred"]
+    k, n_levels = data["k"], len(levels)
+    code = np.zeros((k, n_levels), dtype=int)
+    for li in range(n_levels):
+        for j in range(k):
+            s = states[li][j]
+            code[j, li] = (3 if s == "dead" else 2 if s == "poly" else
+                           0 if states[0][j] == "mono" and prefs[li][j] == prefs[0][j] else 1)
+    rank = {"mono": 0, "poly": 1, "dead": 2}
+    order = sorted(range(k), key=lambda j: (rank[states[0][j]], prefs[0][j], j))
+    fig, axs = plt.subplots(2, 2, figsize=(14, 9.5))
+    ax = axs[0, 0]
+    ax.imshow(code[order], aspect="auto", interpolation="nearest", cmap=ListedColormap(STATE_COLOURS), vmin=0,
+              vmax=3)
+    _level_ticks(ax, levels, fr)
+    ax.set(xlabel="level (weights remaining)", ylabel="neuron (sorted by level-0 state, then feature)",
+           title="state of every neuron at every level")
+    ax.legend(handles=[Patch(color=c, label=n) for c, n in zip(STATE_COLOURS, STATE_NAMES)], fontsize=7,
+              loc="lower left", framealpha=0.9)
+
+    steps = [f"{t['from']}->{t['to']}" for t in data["transitions"]]
+    for ax, trans, names, colours, unit, title in (
+            (axs[0, 1], data["transitions"], NEURON_TRANSITIONS, TRANSITION_COLOURS, "neurons",
+             "neuron transitions between consecutive levels (same position)"),
+            (axs[1, 0], data["feature_transitions"], FEATURE_TRANSITIONS, FEATURE_COLOURS, "features",
+             "feature transitions: which monosemantic neurons serve each feature")):
+        bottom = np.zeros(len(trans))
+        for name in names:
+            v = np.array([t["counts"][name] for t in trans], dtype=float)
+            ax.bar(range(len(trans)), v, bottom=bottom, color=colours[name], label=name, width=0.8)
+            bottom += v
+        ax.set_xticks(range(len(trans)), steps, fontsize=7)
+        ax.set(xlabel="levels", ylabel=unit, title=title)
+        ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+        if not trans:
+            ax.text(0.5, 0.5, "one level only: no transitions", ha="center", transform=ax.transAxes)
+
+    ax = axs[1, 1]
+    sv = data["survival"]
+    x = np.arange(len(sv))
+    m0, f0 = max(1, data["level0_mono"]), max(1, data["level0_served_features"])
+    ax.plot(x, [s["level0_mono_still_same_feature"] / m0 for s in sv], "o-", color="#1b9e77",
+            label=f"level-0 mono neurons still mono on the same feature (of {data['level0_mono']})")
+    ax.plot(x, [s["level0_served_features_still_served"] / f0 for s in sv], "s-", color="#7570b3",
+            label=f"level-0 served features still served by some mono neuron (of {data['level0_served_features']})")
+    ax.plot(x, [s["mono"] / k for s in sv], "^--", color="C0", label="monosemantic neurons / k")
+    ax.plot(x, [s["dead"] / k for s in sv], "v--", color="#333333", label="dead neurons / k")
+    _level_ticks(ax, levels, fr)
+    ax.set(xlabel="level (weights remaining)", ylabel="fraction", ylim=(-0.03, 1.03),
+           title="what survives from the dense model")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"per-neuron tracking across {data['method']} levels: {data['dir']} "
+                 f"(N={data['n_features']}, k={k})", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _pct(v, _pos=None) -> str:
+    return f"{100 * v:.3g}%"
+
+
+def _thin(ticks: list[float], most: int = 12) -> list[float]:
+    """At most `most` ticks, dropping those too close (in log) to a kept one."""
+    out: list[float] = []
+    span = np.log(max(ticks) / min(ticks)) if len(ticks) > 1 else 1.0
+    for t in ticks:
+        if not out or np.log(out[-1] / t) > span / (most * 1.5):
+            out.append(t)
+    return out
+
+
+def compare_plot(rows: list[dict], cfg: dict, path: Path, x: str = "fraction", title: str | None = None) -> None:
+    """mono/N, eval loss and dead/k against remaining weights (log scale, sparser to the right); one line
+    per method with its min-max band over seeds; the dense model of the same width as a reference line."""
+    xkey = "remaining_fraction" if x == "fraction" else "remaining"
+    sparse = [r for r in rows if r["method"] != "dense"]
+    widths = [r["k"] for r in sparse] or [r["k"] for r in rows]
+    main_k = max(set(widths), key=widths.count)
+    fig, axs = plt.subplots(1, 3, figsize=(15, 4.6))
+    panels = (("mono_per_N", "monosemantic neurons / N"), ("final_loss", "eval loss"), ("dead_per_k", "dead neurons / k"))
+    labels = sorted({r["label"] for r in sparse}, key=lambda lb: next(
+        (i for i, m in enumerate(METHOD_STYLE) if lb.split(" ")[0] == m), 99))
+    handles = []
+    for li, label in enumerate(labels):
+        pts = sorted((r for r in sparse if r["label"] == label), key=lambda r: -r[xkey])
+        method = pts[0]["method"]
+        colour, marker, name = METHOD_STYLE.get(method, (f"C{li}", "o", method))
+        if len({r["k"] for r in rows}) > 1:
+            name += f" (k={pts[0]['k']})"
+        n = max(max(r[f]["n"] for f, _ in panels if r[f]) for r in pts)
+        ls = "-" if pts[0]["k"] == main_k else ":"
+        for ax, (field, _) in zip(axs, panels):
+            have = [r for r in pts if r[field]]
+            if not have:
+                continue
+            xs = np.array([r[xkey] for r in have], dtype=float)
+            m = np.array([r[field]["mean"] for r in have])
+            lo, hi = np.array([r[field]["min"] for r in have]), np.array([r[field]["max"] for r in have])
+            h, = ax.plot(xs, m, marker=marker, ls=ls, color=colour, ms=4, lw=1.3)
+            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
+            if len(xs) == 1:
+                ax.errorbar(xs, m, yerr=[m - lo, hi - m], color=colour, capsize=3, lw=1)
+        handles.append((h, f"{name}, n={n}"))
+    for r in (r for r in rows if r["method"] == "dense"):
+        n = max(r[f]["n"] for f, _ in panels if r[f])
+        for ax, (field, _) in zip(axs, panels):
+            if not r[field]:
+                continue
+            s = r[field]
+            if r["k"] == main_k:
+                h = ax.axhline(s["mean"], color="black", ls="--", lw=1)
+                ax.axhspan(s["min"], s["max"], color="black", alpha=0.08, lw=0)
+                lab = f"dense k={r['k']} (reference), n={n}"
+            elif x == "count":
+                h = ax.errorbar([r[xkey]], [s["mean"]], yerr=[[s["mean"] - s["min"]], [s["max"] - s["mean"]]],
+                                fmt="*", ms=11, color="black", capsize=3)
+                lab = f"dense k={r['k']}, n={n}"
+            else:
+                continue
+        if r["k"] == main_k or x == "count":
+            handles.append((h, lab))
+    ticks = sorted({r[xkey] for r in rows if r["method"] != "dense" or r["k"] == main_k or x == "count"},
+                   reverse=True)
+    ticks = _thin(ticks)
+    for ax, (_, ylab) in zip(axs, panels):
+        ax.set_xscale("log")
+        ax.set_xticks(ticks)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(_pct if x == "fraction" else lambda v, p: f"{v:.0f}"))
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        lo, hi = min(ticks), max(ticks)
+        ax.set_xlim(hi * 1.15, lo / 1.15)  # inverted: sparser to the right
+        ax.set_ylabel(ylab)
+        ax.set_xlabel("W1 and W2 weights remaining (log scale; sparser to the right)" if x == "fraction" else
+                      "non-zero W1 and W2 weights (log scale; fewer to the right)")
+        ax.grid(alpha=0.3)
+    axs[0].set_title("monosemanticity")
+    axs[1].set_title("loss")
+    axs[2].set_title("dead neurons")
+    if handles:
+        fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center",
+                   ncol=min(4, len(handles)), fontsize=8, frameon=False)
+    c = TrainConfig.from_dict(cfg)
+    head = title or "monosemanticity and loss against sparsity"
+    fig.suptitle(f"{head}: {describe(c, swept=('k', 'seed') if len({r['k'] for r in rows}) > 1 else ())}\n"
+                 f"lines: mean over seeds; bands: min-max range", fontsize=9)
+    fig.tight_layout(rect=(0, 0.1 if len(handles) > 4 else 0.06, 1, 1))
+    save_figure(fig, path)
+    plt.close(fig)
