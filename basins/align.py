@@ -1,0 +1,137 @@
+"""Hidden-unit permutation alignment of two runs of one task (git re-basin for one hidden layer).
+
+A two-layer model is unchanged by permuting its hidden units: (W1, b1, W2) ~ (W1[p], b1[p], W2[:, p]).
+Weight matching: maximise sum_j <u_a[j], u_b[p[j]]> with u[j] = [W1[j], b1[j], W2[:, j]]; for one
+hidden layer this is a single exact linear assignment, no coordinate descent.
+Activation matching: maximise the summed correlation of hidden activations on the task's eval set.
+`perm[j]` is the unit of B that is put at position j, so aligned B = permute(B, perm).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models.runs import Run, RunError
+
+METHODS = ("weight", "activation")
+ACTIVATION_SAMPLES = 8192
+
+
+def check_compatible(a: Run, b: Run) -> None:
+    """Refuse pairs that cannot be compared: different task tensors, shapes or nonlinearity."""
+    ca, cb = a.config, b.config
+    if ca.task_key() != cb.task_key() or set(a.task_tensors) != set(b.task_tensors) or any(
+            not torch.equal(a.task_tensors[n], b.task_tensors[n]) for n in a.task_tensors):
+        raise RunError(f"{a.name} and {b.name} are runs of different tasks (P or Q differ): "
+                       "basins compare runs of one task only")
+    shape = lambda c: (c.d_embed, c.k, c.out_dim)  # noqa: E731
+    if shape(ca) != shape(cb):
+        raise RunError(f"{a.name} and {b.name} have different shapes (d, k, out) {shape(ca)} vs {shape(cb)}")
+    if ca.nonlinearity != cb.nonlinearity:
+        raise RunError(f"{a.name} and {b.name} use different nonlinearities ({ca.nonlinearity} vs {cb.nonlinearity})")
+
+
+def unit_vectors(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """One row per hidden unit: its incoming weights, bias and outgoing weights (k x (d + 1 + out))."""
+    return torch.cat([params["W1"], params["b1"][:, None], params["W2"].t()], dim=1).double()
+
+
+def permute(params: dict[str, torch.Tensor], perm) -> dict[str, torch.Tensor]:
+    """The same function with hidden units reordered: unit j of the result is unit perm[j] of params."""
+    p = torch.as_tensor(np.asarray(perm), dtype=torch.long)
+    out = dict(params)
+    out["W1"], out["b1"], out["W2"] = params["W1"][p], params["b1"][p], params["W2"][:, p]
+    return out
+
+
+def inverse(perm) -> np.ndarray:
+    perm = np.asarray(perm)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    return inv
+
+
+def _assign(score: np.ndarray) -> np.ndarray:
+    """The permutation maximising sum_j score[j, perm[j]] (exact)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    perm = np.empty(score.shape[0], dtype=np.int64)
+    perm[rows] = cols
+    return perm
+
+
+def weight_score(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor]) -> np.ndarray:
+    return (unit_vectors(pa) @ unit_vectors(pb).t()).numpy()
+
+
+def hidden_activations(params: dict[str, torch.Tensor], x: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+    from models.model import hidden
+
+    with torch.no_grad():
+        return hidden(params, x, nonlinearity).double()
+
+
+def activation_score(ha: torch.Tensor, hb: torch.Tensor) -> np.ndarray:
+    """Pearson correlation of every unit of A with every unit of B; a constant (e.g. dead) unit scores 0."""
+    za, zb = ha - ha.mean(0), hb - hb.mean(0)
+    sa, sb = za.norm(dim=0), zb.norm(dim=0)
+    ca = torch.where(sa > 0, 1 / sa.clamp(min=1e-300), torch.zeros_like(sa))
+    cb = torch.where(sb > 0, 1 / sb.clamp(min=1e-300), torch.zeros_like(sb))
+    return ((za * ca).t() @ (zb * cb)).numpy()
+
+
+@dataclass
+class Alignment:
+    method: str
+    perm: np.ndarray
+    objective_before: float  # the matching objective at the identity permutation
+    objective_after: float  # ... and at perm; weight: summed inner products, activation: mean correlation
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "permutation": self.perm.tolist(),
+                "objective_before": self.objective_before, "objective_after": self.objective_after,
+                "units_moved": int((self.perm != np.arange(len(self.perm))).sum())}
+
+
+def align(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], method: str = "weight",
+          x: torch.Tensor | None = None, nonlinearity: str = "relu") -> Alignment:
+    """The permutation of B's hidden units that best matches A (x: inputs for activation matching)."""
+    if method not in METHODS:
+        raise RunError(f"unknown alignment method {method!r}: use one of {', '.join(METHODS)}")
+    if method == "weight":
+        score = weight_score(pa, pb)
+        norm = 1.0
+    else:
+        if x is None:
+            raise ValueError("activation matching needs inputs x")
+        score = activation_score(hidden_activations(pa, x, nonlinearity), hidden_activations(pb, x, nonlinearity))
+        norm = 1.0 / score.shape[0]
+    perm = _assign(score)
+    idx = np.arange(score.shape[0])
+    return Alignment(method, perm, float(score[idx, idx].sum() * norm), float(score[idx, perm].sum() * norm))
+
+
+def align_runs(a: Run, b: Run, method: str = "weight") -> Alignment:
+    """Align run B to run A; activation matching uses the first ACTIVATION_SAMPLES of the task's eval set."""
+    from models.tasks import eval_set
+
+    check_compatible(a, b)
+    x = eval_set(a.config, "cpu", ACTIVATION_SAMPLES)[0] if method == "activation" else None
+    return align(a.params, b.params, method, x, a.config.nonlinearity)
+
+
+def same_function(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], x: torch.Tensor,
+                  nonlinearity: str, atol: float = 1e-5) -> float:
+    """Largest output difference of two parameter sets on x; raises if above atol (relative to output scale)."""
+    from models.model import forward
+
+    with torch.no_grad():
+        ya, yb = forward(pa, x, nonlinearity), forward(pb, x, nonlinearity)
+    diff = float((ya - yb).abs().max())
+    scale = max(1.0, float(ya.abs().max()))
+    if diff > atol * scale:
+        raise RunError(f"the permuted model does not compute the same function (max output difference {diff:.3g})")
+    return diff

@@ -1,0 +1,65 @@
+"""Connectivity-based fine-tuning (Lubana et al. 2023, "Mechanistic Mode Connectivity").
+
+Start theta at a copy of A and alternate two Adam steps:
+  barrier step: t = 0.5 + 0.5 * clip(N(0,1), -0.5, 0.5) in [0.25, 0.75]; push the batch loss at
+                t * A + (1 - t) * theta toward `target` = L(A) + margin, minimising |target - L|;
+  task step:    the plain task loss of theta.
+theta ends at low loss yet linearly DISconnected from A. The question: does a polysemantic A become
+monosemantic, or polysemantic in a different way?
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+PARAMS = ("W1", "b1", "W2")
+
+
+@dataclass
+class CbftResult:
+    params: dict[str, torch.Tensor]
+    metrics: list[dict]  # run-store style: {"step", "loss"} (task batch) plus "barrier_loss", "t"
+    target: float
+    wall_s: float
+
+
+def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: float, seed: int = 0,
+         on_progress=None) -> CbftResult:
+    from models.evaluate import eval_loss
+    from models.model import forward
+    from models.optim import Adam
+    from models.tasks import Task, make_task_tensors, task_loss
+
+    task = Task(cfg, "cpu", make_task_tensors(cfg))
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + 0xCBF7)
+    rng = np.random.default_rng(seed)
+    anchor = {n: anchor[n].detach().float() for n in PARAMS}
+    target = eval_loss(anchor, cfg) + margin
+    theta = {n: anchor[n].clone().requires_grad_(True) for n in PARAMS}
+    opt_barrier, opt_task = Adam(theta), Adam(theta)
+    metrics: list[dict] = []
+    t0 = time.perf_counter()
+    for step in range(steps):
+        t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
+        x, y = task.sample(cfg.batch, gen)
+        mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAMS}
+        b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
+        for p in theta.values():
+            p.grad = None
+        b_loss.backward()
+        opt_barrier.step(lr)
+
+        x, y = task.sample(cfg.batch, gen)
+        loss = task_loss(forward(theta, x, cfg.nonlinearity), y)
+        for p in theta.values():
+            p.grad = None
+        loss.backward()
+        opt_task.step(lr)
+        if step % 16 == 0:
+            metrics.append({"step": step, "loss": float(loss), "barrier_loss": float(b_loss), "t": t})
+        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
+            on_progress(step + 1, float(loss))
+    return CbftResult({n: p.detach() for n, p in theta.items()}, metrics, target, time.perf_counter() - t0)

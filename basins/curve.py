@@ -1,0 +1,104 @@
+"""Low-loss curves between two models (Garipov et al. 2018): are they connected by a simple curve
+even where the straight line has a barrier?
+
+Control points [A, C_1 .. C_n, B]: a Bezier curve sum_i Bernstein_i(t) P_i (one bend = the quadratic
+curve of SCIENCE.md) or a polygonal chain through the points at t = i/(n+1). The bends start evenly
+spaced on the straight line (so step 0 IS the line) and are trained with one t ~ U(0,1) per batch;
+the endpoints stay fixed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+KINDS = ("bezier", "polychain")
+EVAL_POINTS = 61
+
+
+def curve_point(points: list[dict[str, torch.Tensor]], t: float, kind: str) -> dict[str, torch.Tensor]:
+    """The parameters at t in [0, 1] of the curve through `points` (A, bends..., B)."""
+    n = len(points) - 1
+    if kind == "bezier":
+        w = [math.comb(n, i) * t ** i * (1 - t) ** (n - i) for i in range(n + 1)]
+        return {k: sum(wi * p[k] for wi, p in zip(w, points)) for k in points[0]}
+    if kind == "polychain":
+        s = min(max(t, 0.0), 1.0) * n
+        i = min(int(s), n - 1)
+        u = s - i
+        return {k: (1 - u) * points[i][k] + u * points[i + 1][k] for k in points[0]}
+    raise ValueError(f"unknown curve kind {kind!r}")
+
+
+@dataclass
+class CurveResult:
+    bends: list[dict[str, torch.Tensor]]
+    history: list[dict]  # {"step", "loss"} of the training batches (loss at the sampled t)
+
+
+def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 2048, lr: float = 1e-3,
+                batch: int | None = None, seed: int = 0, on_progress=None) -> CurveResult:
+    """Train the bends with Adam (lr annealed once by a cosine) on the task's own sampler."""
+    from models.model import forward
+    from models.optim import Adam
+    from models.tasks import Task, make_task_tensors, task_loss
+
+    task = Task(cfg, "cpu", make_task_tensors(cfg))
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + 0xC0E5)
+    tgen = np.random.default_rng(seed)
+    bend_params = [{n: torch.lerp(pa[n], pb[n], i / (bends + 1)).clone().requires_grad_(True) for n in pa}
+                   for i in range(1, bends + 1)]
+    flat = {f"{i}.{n}": t for i, b in enumerate(bend_params) for n, t in b.items()}
+    opt = Adam(flat)
+    history = []
+    batch = batch or cfg.batch
+    for step in range(steps):
+        t = float(tgen.uniform())
+        params = curve_point([pa, *bend_params, pb], t, kind)
+        x, y = task.sample(batch, gen)
+        loss = task_loss(forward(params, x, cfg.nonlinearity), y)
+        for p in flat.values():
+            p.grad = None
+        loss.backward()
+        opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
+        if step % 16 == 0:
+            history.append({"step": step, "t": t, "loss": float(loss)})
+        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
+            on_progress(step + 1, float(loss))
+    return CurveResult([{n: t.detach() for n, t in b.items()} for b in bend_params], history)
+
+
+def _integral(t, y) -> float:
+    """Trapezoid rule (the curve's t runs over [0, 1], so this is also the mean loss along it)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    return float(((y[1:] + y[:-1]) / 2 * np.diff(t)).sum())
+
+
+def evaluate_curve(pa, pb, bends, cfg, kind: str, points: int = EVAL_POINTS, eval_size: int | None = None) -> dict:
+    """Eval loss and mono/N at `points` values of t, with the straight line's at the same t for reference."""
+    from models.evaluate import eval_loss
+    from models.metric import measure
+    from models.tasks import Task, make_task_tensors
+
+    from .interpolate import barriers, linear_path
+
+    ts = np.linspace(0, 1, points)
+    single = Task(cfg, "cpu", make_task_tensors(cfg)).single_feature_inputs()
+    loss, mono = [], []
+    for t in ts:
+        p = curve_point([pa, *bends, pb], float(t), kind)
+        loss.append(eval_loss(p, cfg, "cpu", eval_size))
+        m = measure(p, single, cfg.nonlinearity)
+        mono.append(None if m is None else m.mono_count / cfg.n_features)
+    line = linear_path(pa, pb, cfg, points, eval_size)
+    loss_arr = np.asarray(loss)
+    return {
+        "t": ts.tolist(), "loss_curve": loss, "mono_curve": mono if mono[0] is not None else None,
+        "loss_line": line.loss, "mono_line": line.mono,
+        "curve": {"max": float(loss_arr.max()), "mean": float(loss_arr.mean()),
+                  "integral": _integral(ts, loss_arr), **barriers(ts, loss)},
+        "line": {"max": float(np.max(line.loss)), "mean": float(np.mean(line.loss)),
+                 "integral": _integral(ts, line.loss), **line.barriers},
+    }

@@ -1,0 +1,94 @@
+"""How much pull toward another model makes a run hop basins?
+
+Continue training A (its own recipe, bias decay off, optionally another lr) on
+loss + lambda * ||theta - pi(theta_B)||^2 for `steps` steps, pi aligning B's hidden units to A, then
+`release` more steps without the pull (so the result is a trained solution, not a compromise held by the
+pull), one run per lambda. Each result is a run dir; for each we report the distance left to aligned B,
+the aligned barrier to B and to A, mono/N and loss. A run "landed in B's basin" when its relative aligned
+barrier to B is below `tol`, its loss is at most (1 + tol) x B's, and its mono/N is within `mono_tol` of B's.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from models.runs import Run, is_finished, load_run
+
+from .align import align, align_runs, permute
+from .interpolate import linear_path
+
+PARAMS = ("W1", "b1", "W2")
+
+
+def distance(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor]) -> float:
+    return float(sum(((pa[n].double() - pb[n].double()) ** 2).sum() for n in PARAMS) ** 0.5)
+
+
+def pull(target: dict[str, torch.Tensor], lam: float, until: int | None = None):
+    """grad_hook for models.train: adds the gradient 2 lambda (theta - target) of the pull term
+    at steps before `until` (all steps if None)."""
+    def hook(step, params):
+        if lam and (until is None or step < until):
+            for n in PARAMS:
+                params[n].grad.add_(params[n].detach() - target[n], alpha=2 * lam)
+    return hook
+
+
+def lambda_dir(out: Path, lam: float) -> Path:
+    return Path(out) / f"lambda_{lam:g}"
+
+
+def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> tuple[dict, float]:
+    """Weight-match pb to pa, then the barriers of the straight path and mono/N at its middle."""
+    pb = permute(pb, align(pa, pb, "weight").perm)
+    path = linear_path(pa, pb, cfg, points, eval_size)
+    return path.barriers, path.mono[len(path.mono) // 2] if path.mono else None
+
+
+def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release: int = 0,
+        lr: float | None = None, points: int = 17, eval_size: int | None = 16384, tol: float = 0.05,
+        mono_tol: float = 0.05, on_lambda=None, on_progress=None) -> dict:
+    """Train A toward aligned B for every lambda (finished lambdas are reused) and report each."""
+    from models.train import train_run
+
+    target = permute(b.params, align_runs(a, b, "weight").perm)
+    cfg = a.config.replace(steps=steps + release, bias_decay=0.0, lr=lr or a.config.lr)
+    mono_b = b.summary["mono_per_N"]
+    start = distance(a.params, target)
+    rows = []
+    for lam in lambdas:
+        d = lambda_dir(out, lam)
+        if not is_finished(d):
+            train_run(cfg, d, resume=True, start_params=a.params, grad_hook=pull(target, lam, steps),
+                      on_progress=on_progress)
+        r = load_run(d)
+        to_b, _ = aligned_barrier(r.params, b.params, cfg, points, eval_size)
+        to_a, _ = aligned_barrier(r.params, a.params, cfg, points, eval_size)
+        mono = r.summary["mono_per_N"]
+        row = {"lambda": lam, "run": str(d), "final_loss": r.summary["final_loss"], "mono_per_N": mono,
+               "dead_count": r.summary["dead_count"],
+               "distance_to_b": distance(r.params, target), "distance_to_b_start": start,
+               "barrier_to_b": to_b["barrier"], "barrier_to_b_rel": to_b["barrier_rel"],
+               "barrier_to_a": to_a["barrier"], "barrier_to_a_rel": to_a["barrier_rel"]}
+        row["landed"] = bool(to_b["barrier_rel"] < tol and r.summary["final_loss"] <= (1 + tol) * b.summary["final_loss"]
+                             and mono is not None and mono_b is not None and abs(mono - mono_b) <= mono_tol)
+        rows.append(row)
+        if on_lambda is not None:
+            on_lambda(row)
+    landed = [r["lambda"] for r in rows if r["landed"]]
+    return {"a": str(a.path), "b": str(b.path), "steps": steps, "release": release, "lr": cfg.lr,
+            "tol": tol, "mono_tol": mono_tol,
+            "a_mono_per_N": a.summary["mono_per_N"], "b_mono_per_N": mono_b,
+            "a_loss": a.summary["final_loss"], "b_loss": b.summary["final_loss"],
+            "smallest_lambda_landed": min(landed) if landed else None, "rows": rows,
+            "definition": "loss + lambda * sum over W1, b1, W2 of ||theta - pi(theta_B)||^2; "
+                          "pull for `steps` steps, then `release` steps without it; landed: aligned barrier_rel to B < tol, "
+                          "loss <= (1 + tol) x B's and |mono/N - B's| <= mono_tol"}
+
+
+def mono_tolerance(peers: list[Run], floor: float = 0.02) -> float:
+    """Half the seed range of B's mono/N over B and its seed siblings (at least `floor`)."""
+    vals = [p.summary["mono_per_N"] for p in peers]
+    return max(floor, (max(vals) - min(vals)) / 2) if len(vals) > 1 else floor
+

@@ -1,0 +1,94 @@
+"""Linear paths between two models: eval loss and monosemanticity along theta(a) = (1-a) A + a B.
+
+The first layer is linear in a, so each eval chunk's pre-activations are computed once per endpoint
+and blended per alpha: a 33-point path costs about 33 second-layer passes, not 33 full forwards.
+Barriers (SCIENCE.md), keeping the sign:
+  barrier       = max_a [L(a) - ((1-a) L(0) + a L(1))]       (Entezari et al.)
+  barrier_mean  = max_a L(a) - (L(0) + L(1)) / 2               (git re-basin's code)
+and both divided by the endpoints' mean loss (the *_rel variants).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models.metric import measure
+from models.model import NONLINEARITY, preactivations
+from models.tasks import task_loss
+
+CHUNK = 8192
+
+
+def lerp_params(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], a: float) -> dict[str, torch.Tensor]:
+    return {n: torch.lerp(pa[n], pb[n], float(a)) for n in ("W1", "b1", "W2")}
+
+
+def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, x: torch.Tensor,
+                y: torch.Tensor, nonlinearity: str = "relu", chunk: int = CHUNK) -> np.ndarray:
+    """Mean eval loss at every alpha (float64), blending the endpoints' pre-activations."""
+    act = NONLINEARITY[nonlinearity]
+    alphas = [float(a) for a in alphas]
+    w2 = [torch.lerp(pa["W2"], pb["W2"], a) for a in alphas]
+    totals = np.zeros(len(alphas))
+    with torch.no_grad():
+        for i in range(0, x.shape[0], chunk):
+            xc, yc = x[i:i + chunk], y[i:i + chunk]
+            za, zb = preactivations(pa, xc), preactivations(pb, xc)
+            for j, a in enumerate(alphas):
+                out = act(torch.lerp(za, zb, a)) @ w2[j].t()
+                totals[j] += float(task_loss(out, yc)) * xc.shape[0]
+    return totals / x.shape[0]
+
+
+def path_mono(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, single: torch.Tensor,
+              nonlinearity: str, n_features: int) -> list[float] | None:
+    """mono/N at every alpha; None where the metric does not apply (non-ReLU)."""
+    out = []
+    for a in alphas:
+        m = measure(lerp_params(pa, pb, a), single, nonlinearity)
+        if m is None:
+            return None
+        out.append(m.mono_count / n_features)
+    return out
+
+
+def barriers(alphas, losses) -> dict[str, float]:
+    """Both barrier definitions and their values relative to the endpoints' mean loss (sign kept)."""
+    alphas, losses = np.asarray(alphas, dtype=float), np.asarray(losses, dtype=float)
+    if alphas[0] != 0 or alphas[-1] != 1:
+        raise ValueError("barriers need a path from alpha 0 to alpha 1")
+    la, lb = losses[0], losses[-1]
+    ref = (la + lb) / 2
+    lin = float(np.max(losses - ((1 - alphas) * la + alphas * lb)))
+    mean = float(np.max(losses) - ref)
+    return {"barrier": lin, "barrier_mean": mean, "barrier_rel": lin / ref, "barrier_mean_rel": mean / ref}
+
+
+@dataclass
+class Path:
+    alphas: list[float]
+    loss: list[float]
+    mono: list[float] | None
+
+    @property
+    def barriers(self) -> dict[str, float]:
+        return barriers(self.alphas, self.loss)
+
+
+def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, device="cpu",
+                with_mono: bool = True) -> Path:
+    """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line."""
+    from models.tasks import Task, eval_set, make_task_tensors
+
+    alphas = np.linspace(0, 1, points).tolist()
+    x, y = eval_set(cfg, device) if eval_size is None else eval_set(cfg, device, eval_size)
+    pa = {n: t.to(device) for n, t in pa.items()}
+    pb = {n: t.to(device) for n, t in pb.items()}
+    loss = path_losses(pa, pb, alphas, x, y, cfg.nonlinearity).tolist()
+    mono = None
+    if with_mono:
+        single = Task(cfg, device, make_task_tensors(cfg)).single_feature_inputs()
+        mono = path_mono(pa, pb, alphas, single, cfg.nonlinearity, cfg.n_features)
+    return Path(alphas, loss, mono)

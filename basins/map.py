@@ -1,0 +1,87 @@
+"""Which runs share a basin? Aligned barriers for every pair -> a graph -> connected components.
+
+Each run's endpoint loss is computed once; each pair costs one weight matching plus the interior points
+of the straight path on a fixed eval subset shared by all runs of the task. An edge joins two runs
+whose relative aligned barrier (barrier / mean endpoint loss) is below `tol`; a component is a basin.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from models.runs import Run
+
+from .align import align, check_compatible, permute
+from .interpolate import barriers, path_losses
+
+SKIP_FIELDS = {"seed", "preset", "device"}
+
+
+def differing_fields(runs: list[Run]) -> list[str]:
+    """Config fields that take more than one value across the runs (the seed is reported apart)."""
+    dicts = [r.config.to_dict() for r in runs]
+    return [k for k in dicts[0] if k not in SKIP_FIELDS and len({repr(d.get(k)) for d in dicts}) > 1]
+
+
+def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_pair=None) -> dict:
+    """Naive and weight-aligned barriers (absolute and relative, Entezari's definition) for all pairs."""
+    from models.tasks import eval_set
+
+    for r in runs[1:]:
+        check_compatible(runs[0], r)
+    cfg = runs[0].config
+    x, y = eval_set(cfg, "cpu", eval_size)
+    alphas = np.linspace(0, 1, points)
+    inner = alphas[1:-1]
+    ends = [float(path_losses(r.params, r.params, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
+    n = len(runs)
+    out = {k: np.zeros((n, n)) for k in ("aligned", "aligned_rel", "naive", "naive_rel")}
+    for i, j in itertools.combinations(range(n), 2):
+        pa, pb = runs[i].params, runs[j].params
+        for kind, q in (("naive", pb), ("aligned", permute(pb, align(pa, pb, "weight").perm))):
+            loss = [ends[i], *path_losses(pa, q, inner, x, y, cfg.nonlinearity), ends[j]]
+            b = barriers(alphas, loss)
+            out[kind][i, j] = out[kind][j, i] = b["barrier"]
+            out[kind + "_rel"][i, j] = out[kind + "_rel"][j, i] = b["barrier_rel"]
+        if on_pair is not None:
+            on_pair(i, j)
+    return {"endpoint_loss": ends, **{k: v.tolist() for k, v in out.items()}}
+
+
+def components(rel: np.ndarray, tol: float) -> list[list[int]]:
+    """Connected components of the graph with an edge where the relative aligned barrier < tol,
+    largest first, each sorted."""
+    import networkx as nx
+
+    g = nx.Graph()
+    n = len(rel)
+    g.add_nodes_from(range(n))
+    g.add_edges_from((i, j) for i, j in itertools.combinations(range(n), 2) if rel[i][j] < tol)
+    return sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c[0]))
+
+
+def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int = 16384, on_pair=None) -> dict:
+    m = barrier_matrix(runs, points, eval_size, on_pair)
+    comps = components(m["aligned_rel"], tol)
+    fields = differing_fields(runs)
+    info = []
+    for r in runs:
+        c = r.config.to_dict()
+        info.append({"run": str(r.path), "name": r.name, "mono_per_N": r.summary.get("mono_per_N"),
+                     "dead_count": r.summary.get("dead_count"), "final_loss": r.summary.get("final_loss"),
+                     "seed": c["seed"], **{f: c[f] for f in fields}})
+    rel = np.asarray(m["aligned_rel"])
+    basins = []
+    for comp in comps:
+        monos = [info[i]["mono_per_N"] for i in comp if info[i]["mono_per_N"] is not None]
+        within = [rel[i][j] for i, j in itertools.combinations(comp, 2)]
+        basins.append({"members": comp, "size": len(comp),
+                       "mono_per_N_range": [min(monos), max(monos)] if monos else None,
+                       "max_barrier_rel_within": max(within) if within else 0.0,
+                       **{f: sorted({repr(info[i][f]) for i in comp}) for f in fields}})
+    return {"tol": tol, "points": points, "eval_size": eval_size, "differing_fields": fields,
+            "runs": info, **m, "components": comps, "basins": basins,
+            "definition": "barrier = max_a [L(a) - ((1-a) L(A) + a L(B))] on the straight path after weight "
+                          "matching; *_rel divides by (L(A) + L(B)) / 2; edge where aligned_rel < tol"}
+

@@ -1,0 +1,164 @@
+"""Figures for basins: paths, curves, hops, CBFT and the basin map (Agg backend, written atomically)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from models.plots import describe  # noqa: E402
+from models.runs import save_figure  # noqa: E402
+
+
+def _label(name: str, cfg, summary: dict) -> str:
+    mono = summary.get("mono_per_N")
+    return f"{name} (mono/N {mono:.2f}, loss {summary['final_loss']:.4f})" if mono is not None else name
+
+
+def _pair_title(what: str, a, b) -> str:
+    return (f"{what}\nA = {_label(a.name, a.config, a.summary)}: {describe(a.config)}\n"
+            f"B = {_label(b.name, b.config, b.summary)}: {describe(b.config)}")
+
+
+def interpolation_plot(res: dict, a, b, path: Path) -> None:
+    """Loss and mono/N along the straight path from A to B, naive and after alignment."""
+    al = res["alphas"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for kind, style in (("naive", "--"), ("aligned", "-")):
+        bar = res[f"barrier_{kind}"]
+        axes[0].plot(al, res[f"loss_{kind}"], style, marker="o", ms=3,
+                     label=f"{kind} (barrier {bar:+.4f}, {100 * res[f'barrier_{kind}_rel']:+.1f}%)")
+        if res[f"mono_{kind}"] is not None:
+            axes[1].plot(al, res[f"mono_{kind}"], style, marker="o", ms=3, label=kind)
+    ends = [res["loss_aligned"][0], res["loss_aligned"][-1]]
+    axes[0].plot([0, 1], ends, ":", color="grey", label="linear blend of endpoint losses")
+    axes[0].set(xlabel="alpha  (0 = A, 1 = B)", ylabel="eval loss", title="loss along the path")
+    axes[1].set(xlabel="alpha  (0 = A, 1 = B)", ylabel="monosemantic neurons / N", title="monosemanticity along the path")
+    if res["mono_aligned"] is None:
+        axes[1].text(0.5, 0.5, "metric undefined for this nonlinearity", ha="center", transform=axes[1].transAxes)
+    for ax in axes:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(_pair_title(f"Linear interpolation, naive vs {res['method']}-matched", a, b), fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def curve_plot(res: dict, a, b, path: Path) -> None:
+    t = res["t"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    axes[0].plot(t, res["loss_line"], "--", label=f"straight line (barrier {res['line']['barrier']:+.4f})")
+    axes[0].plot(t, res["loss_curve"], "-", label=f"trained {res['kind']}, {res['bends']} bend(s) "
+                                                 f"(barrier {res['curve']['barrier']:+.4f})")
+    axes[0].set(xlabel="t  (0 = A, 1 = aligned B)", ylabel="eval loss", title="loss along the path")
+    if res["mono_curve"] is not None:
+        axes[1].plot(t, res["mono_line"], "--", label="straight line")
+        axes[1].plot(t, res["mono_curve"], "-", label=f"trained {res['kind']}")
+    axes[1].set(xlabel="t  (0 = A, 1 = aligned B)", ylabel="monosemantic neurons / N",
+                title="monosemanticity along the path")
+    for ax in axes:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(_pair_title(f"Curve vs line between A and weight-matched B ({res['steps']} training steps)", a, b),
+                 fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _short(run_path: str, mono) -> str:
+    return f"{Path(run_path).name} (mono/N {mono:.2f})" if mono is not None else Path(run_path).name
+
+
+def hop_plot(results: list[dict], path: Path) -> None:
+    """Per direction: aligned barrier to the target and to the start, mono/N and distance against lambda."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    names = ["A -> B", "B -> A"]
+    for i, res in enumerate(results):
+        rows = res["rows"]
+        lam = [max(r["lambda"], 1e-6) for r in rows]
+        c, name = f"C{i}", names[i]
+        axes[0].plot(lam, [100 * r["barrier_to_b_rel"] for r in rows], "o-", color=c, label=f"{name}: to target")
+        axes[0].plot(lam, [100 * r["barrier_to_a_rel"] for r in rows], "s--", color=c, label=f"{name}: to start")
+        axes[1].plot(lam, [r["mono_per_N"] for r in rows], "o-", color=c, label=f"{name}: result")
+        axes[1].axhline(res["b_mono_per_N"], color=c, ls=":", lw=1, label=f"{name}: target's mono/N")
+        landed = [r for r in rows if r["landed"]]
+        axes[1].plot([max(r["lambda"], 1e-6) for r in landed], [r["mono_per_N"] for r in landed], "*", ms=14,
+                     color=c, mfc="none", label=f"{name}: landed in target's basin")
+        axes[2].plot(lam, [r["distance_to_b"] / r["distance_to_b_start"] for r in rows], "o-", color=c, label=name)
+    axes[0].axhline(100 * results[0]["tol"], color="grey", ls=":", label="tolerance")
+    axes[0].set(ylabel="aligned barrier (% of endpoint mean loss)", title="barriers of the result")
+    axes[1].set(ylabel="monosemantic neurons / N", title="monosemanticity of the result")
+    axes[2].set(ylabel="||theta - pi(theta_target)|| / at start", title="distance to the aligned target")
+    for ax in axes:
+        ax.set(xscale="log", xlabel="lambda (0 plotted at 1e-6)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    r0 = results[0]
+    fig.suptitle(f"Hop: train the start with loss + lambda ||theta - pi(theta_target)||^2 for {r0['steps']} steps "
+                 f"at lr {r0['lr']:g}, then {r0['release']} steps without the pull\n"
+                 f"A = {_short(r0['a'], r0['a_mono_per_N'])},  B = {_short(r0['b'], r0['b_mono_per_N'])}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def cbft_plot(res: dict, a, path: Path) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    h = res["history"]
+    axes[0].plot([m["step"] for m in h], [m["loss"] for m in h], lw=0.8, label="task loss of theta (batch)")
+    axes[0].plot([m["step"] for m in h], [m["barrier_loss"] for m in h], lw=0.8,
+                 label="|target - L(t A + (1-t) theta)| (batch)")
+    axes[0].axhline(res["target"], color="grey", ls=":", label="target loss on the path")
+    axes[0].set(xlabel="step", ylabel="loss", yscale="log", title="training")
+    for kind, style in (("naive", "--"), ("aligned", "-")):
+        axes[1].plot(res["alphas"], res[f"loss_{kind}"], style, marker="o", ms=3,
+                     label=f"{kind} (barrier {res[f'barrier_{kind}']:+.4f})")
+        if res[f"mono_{kind}"] is not None:
+            axes[2].plot(res["alphas"], res[f"mono_{kind}"], style, marker="o", ms=3, label=kind)
+    axes[1].set(xlabel="alpha  (0 = A, 1 = CBFT result)", ylabel="eval loss", title="loss on the line from A")
+    axes[2].set(xlabel="alpha  (0 = A, 1 = CBFT result)", ylabel="monosemantic neurons / N",
+                title=f"mono/N: A {res['mono_before']:.3f} -> {res['mono_after']:.3f}")
+    for ax in axes:
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Connectivity-based fine-tuning from A = {_label(a.name, a.config, a.summary)}\n"
+                 f"{describe(a.config)}; margin {res['margin']}, {res['steps']} steps", fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def map_plot(res: dict, path: Path, title: str = "") -> None:
+    """The relative aligned-barrier matrix, runs ordered by component, labelled with mono/N and the
+    hyperparameters that differ; component borders drawn."""
+    order = [i for comp in res["components"] for i in comp]
+    rel = 100 * np.asarray(res["aligned_rel"])[np.ix_(order, order)]
+    n = len(order)
+    fields = res["differing_fields"]
+    labels = []
+    for i in order:
+        r = res["runs"][i]
+        extra = " ".join(f"{f}={r[f]}" for f in fields)
+        mono = "-" if r["mono_per_N"] is None else f"{r['mono_per_N']:.2f}"
+        labels.append(f"{extra} s{r['seed']} | mono/N {mono}")
+    size = max(6, 0.32 * n + 3)
+    fig, ax = plt.subplots(figsize=(size + 2, size))
+    vmax = max(1e-9, float(np.percentile(rel, 98)))
+    im = ax.imshow(rel, cmap="viridis", vmin=min(0.0, float(rel.min())), vmax=vmax)
+    edge = 0
+    for comp in res["components"]:
+        ax.add_patch(plt.Rectangle((edge - 0.5, edge - 0.5), len(comp), len(comp), fill=False, ec="red", lw=1.5))
+        edge += len(comp)
+    ax.set_xticks(range(n), labels, rotation=90, fontsize=6)
+    ax.set_yticks(range(n), labels, fontsize=6)
+    fig.colorbar(im, ax=ax, fraction=0.04, label="aligned barrier (% of endpoint mean loss)")
+    ax.set_title(f"{title}\n{len(res['components'])} basins at tol {100 * res['tol']:g}% "
+                 f"(red boxes: connected components)", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
