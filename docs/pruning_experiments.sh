@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The runs behind docs/pruning.md: every command that makes its numbers and figures.
+#
+#   JOBS=16 bash docs/pruning_experiments.sh          # the findings (cpu-small, 2^13 steps, seeds 0 1 2)
+#   PRESET=tiny STEPS=512 ROUNDS=3 SEEDS=0 K_NARROW=32 ROOT=/tmp/prune_smoke FIG=/tmp/prune_smoke/fig \
+#       bash docs/pruning_experiments.sh                # the smoke version: every command, in ~10 minutes
+#
+# Every step skips what is finished (models sweep skips finished cells, prune imp finished levels,
+# prune grow a finished run), so a killed script simply runs again. JOBS commands run at once
+# (xargs -P), each on one torch thread.
+#
+# Starts (docs/reproduction.md, cpu-small = N 128, d 32, k 256, eps 1/32, batch 1024, 2^13 steps):
+#   monosemantic start: --lr 0.03  --bias-init 0  (mono/N ~0.47 there)
+#   polysemantic start: --lr 0.003 --bias-init 0  (mono/N ~0.04)
+# IMP: 10 rounds at rate 0.2 per layer (scope layer), rewound to init, so level r keeps exactly
+#   round(n (1 - 0.2)^r) of each layer (10.7% after 10 rounds). No --rate-out: Frankle & Carbin pruned
+#   the output layer of LeNet-300-100 at half the rate because it was tiny (1,000 of 266,000 weights)
+#   and every output connection mattered; here W2 (N x k = 32,768) holds 80% of the prunable weights and
+#   W1 (k x d = 8,192) is the small layer, so neither plays that role, and one rate keeps both layers on
+#   the same law, which the random-mask control then matches by construction.
+# Controls follow each IMP: reinit (the ticket's mask, a fresh init), random-mask (a random mask with
+#   the ticket's per-layer counts, the same rewound init).
+# Prune-and-grow: SET, RigL and static at sparsity 0.8, 0.9, 0.95, uniform layer densities, RigL
+#   defaults (update every 100 steps, alpha 0.3 cosine-decayed, no updates after 75% of training).
+# Equal non-zero weights: k=256 at 75% sparsity (RigL and static) against dense k=64: both have
+#   0.25 * (256*32 + 128*256) = 64*32 + 128*64 = 10,240 non-zero weights.
+#
+# Cost (measured on this 2-core CPU, 1 thread per run; benchmarks/README.md): a cpu-small run of 2^13
+# steps ~57 s, an IMP level ~the same (0.99x of a dense run); a grow run ~57 s; a k=64 run ~25 s.
+# Runs: 6 dense starts, 60 IMP levels, 120 control levels, 54 grow runs, 12 wide-sparse runs, 6 narrow
+# dense = ~252 run-equivalents, ~4.0 CPU-hours in all. With JOBS=16: ~25 minutes of wall time (the
+# critical path is an IMP chain of 10 levels, then a control chain of 10 levels, ~10 minutes each).
+# With JOBS=2: ~2 hours.
+set -euo pipefail
+
+JOBS=${JOBS:-2}
+PRESET=${PRESET:-cpu-small}
+STEPS=${STEPS:-8192}
+ROUNDS=${ROUNDS:-10}
+SEEDS=${SEEDS:-"0 1 2"}
+K_NARROW=${K_NARROW:-64}   # a quarter of the preset's k: same non-zero weights as the preset's k at 75%
+ROOT=${ROOT:-runs/pruning}
+FIG=${FIG:-docs/figures}
+BIN=${BIN:-$(dirname "$(command -v prune || echo .venv/bin/prune)")}
+MODELS="$BIN/models"
+PRUNE="$BIN/prune"
+Q="--threads 1 --quiet"
+declare -A LR=([mono]=0.03 [poly]=0.003)
+SEEDLIST=$(echo "$SEEDS" | tr ' ' ',')
+mkdir -p "$ROOT" "$FIG"
+
+parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
+
+# 1. Dense starts (both lrs, every seed) and the narrow dense models, as sweeps.
+"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --grid lr=0.03,0.003 --seeds "$SEEDLIST" \
+    --workers "$JOBS" --out "$ROOT/dense"
+"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --k "$K_NARROW" --grid lr=0.03,0.003 \
+    --seeds "$SEEDLIST" --workers "$JOBS" --out "$ROOT/narrow"
+
+# 2. IMP from every dense start, and every sparse-from-scratch run (independent of IMP), in one pool.
+{
+  for start in mono poly; do for s in $SEEDS; do
+    echo "$PRUNE imp $ROOT/dense/lr=${LR[$start]}__seed=$s --rounds $ROUNDS --rate 0.2 --scope layer --rewind init --out $ROOT/imp/${start}_s$s $Q"
+  done; done
+  for start in mono poly; do for s in $SEEDS; do for method in rigl set static; do for sp in 0.8 0.9 0.95; do
+    echo "$PRUNE grow --method $method --sparsity $sp --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --out $ROOT/grow/${start}_${method}_sp${sp}_s$s $Q"
+  done; done; done; done
+  for start in mono poly; do for s in $SEEDS; do for method in rigl static; do
+    echo "$PRUNE grow --method $method --sparsity 0.75 --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --out $ROOT/wide/${start}_${method}_sp0.75_s$s $Q"
+  done; done; done
+} | parallel
+
+# 3. The controls of every IMP (they need its finished levels).
+{
+  for start in mono poly; do for s in $SEEDS; do for control in reinit random-mask; do
+    echo "$PRUNE imp --control $control --ticket $ROOT/imp/${start}_s$s --rounds $ROUNDS --out $ROOT/$control/${start}_s$s $Q"
+  done; done; done
+} | parallel
+
+# 4. Per-neuron tracking of every IMP and control directory.
+for d in "$ROOT"/imp/* "$ROOT"/reinit/* "$ROOT"/random-mask/*; do
+  "$PRUNE" neurons "$d" > "$d/neurons.txt"
+done
+for start in mono poly; do
+  cp "$ROOT/imp/${start}_s0/neurons.png" "$FIG/pruning_neurons_${start}_s0.png"
+done
+
+# 5. The comparisons (each writes FILE.png and FILE.json).
+for start in mono poly; do
+  # Finding 1: is there a ticket, and is it more or less monosemantic than the dense model?
+  "$PRUNE" compare "$ROOT"/imp/${start}_s* "$ROOT"/reinit/${start}_s* "$ROOT"/random-mask/${start}_s* \
+      --title "IMP vs its controls, ${start}semantic start (lr ${LR[$start]})" --out "$FIG/pruning_imp_${start}.png"
+  # Finding 3: prune-and-grow against the static mask (IMP shown for reference)
+  "$PRUNE" compare "$ROOT"/grow/${start}_* "$ROOT"/imp/${start}_s* \
+      --title "SET and RigL vs a static mask, ${start}semantic start (lr ${LR[$start]})" \
+      --out "$FIG/pruning_grow_${start}.png"
+  # Finding 3b: at equal non-zero weights, wider and sparser vs narrower and dense
+  "$PRUNE" compare "$ROOT"/wide/${start}_* "$ROOT"/narrow/lr=${LR[$start]}__seed=* "$ROOT"/dense/lr=${LR[$start]}__seed=* \
+      --x count --title "wide sparse vs narrow dense at equal non-zero weights, ${start}semantic start" \
+      --out "$FIG/pruning_width_${start}.png"
+done
+echo "done: figures and their JSON in $FIG/pruning_*; runs in $ROOT"
