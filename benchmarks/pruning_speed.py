@@ -2,7 +2,8 @@
 
 1. One IMP level against a dense run of the same recipe: the wall time of level 1 of run_imp (load
    level 0, magnitude-prune, rewind, masked train_run, levels.json) over a dense train_run. Also the
-   steady-state masked train_step against the plain one (the per-step cost of the masks).
+   steady-state masked train_step against the plain one at 80%, 50% and 10.7% of the weights kept
+   (IMP levels 1, ~3 and 10), and the same with the optimizer's sqrt(0) taken out (see below).
 2. RigL at update-every 100: the time inside the Grower (the dense-gradient copy at update steps, the
    drop and grow, and the per-step schedule check) as a share of the run's training loop time, the cost
    of one update in steps, and a RigL run's wall time over a static-mask run's.
@@ -39,28 +40,37 @@ def imp_level_vs_dense(cfg: TrainConfig, root: Path, r: int) -> dict:
     return {"dense_run_s": dense, "imp_level_s": stamps[1] - stamps[0], "ratio": (stamps[1] - stamps[0]) / dense}
 
 
-def masked_step_ratio(cfg: TrainConfig, steps: int) -> dict:
-    """Steady-state train_step with masks (50% of W1, W2 kept) over the plain step, interleaved blocks."""
-    task = Task(cfg)
-    gen = torch.Generator().manual_seed(1)
+def masked_step_ratio(cfg: TrainConfig, steps: int, keep_fraction: float, blocks: int = 4) -> dict:
+    """Steady-state train_step with masks keeping `keep_fraction` of W1 and W2 over the plain step,
+    interleaved blocks, median. "masked, v>0" fills LAMB's second moment of the pruned weights with 1
+    (numerically a no-op there: their first moment stays 0, so their update is 0): it isolates the cost
+    of sqrt(0) in the optimizer, which is ~7x sqrt of a positive number on this AVX2 build."""
     from models.model import init_params
 
+    task = Task(cfg)
+    gen = torch.Generator().manual_seed(1)
     p0 = init_params(cfg, torch.Generator().manual_seed(0))
-    keep = M.layer_keep_counts({n: tuple(p0[n].shape) for n in M.PRUNABLE}, 0.5, "uniform")
-    masks = M.random_masks({n: tuple(p0[n].shape) for n in M.PRUNABLE}, keep, gen)
-    times = {"plain": [], "masked": []}
-    for variant in ("plain", "masked") * 3:
-        params = {n: t.clone().requires_grad_(True) for n, t in p0.items()}
-        opt = make_optimizer(cfg.optimizer, params)
-        m = masks if variant == "masked" else {}
-        for s in range(10):
-            train_step(cfg, params, opt, task, gen, s, m)
-        t0 = time.perf_counter()
-        for s in range(steps):
-            train_step(cfg, params, opt, task, gen, s, m)
-        times[variant].append((time.perf_counter() - t0) / steps)
-    plain, masked = statistics.median(times["plain"]), statistics.median(times["masked"])
-    return {"plain_step_ms": 1e3 * plain, "masked_step_ms": 1e3 * masked, "ratio": masked / plain}
+    shapes = {n: tuple(p0[n].shape) for n in M.PRUNABLE}
+    masks = M.random_masks(shapes, M.layer_keep_counts(shapes, 1 - keep_fraction, "uniform"), gen)
+    times = {"plain": [], "masked": [], "masked, v>0": []}
+    for _ in range(blocks):
+        for variant in times:
+            m = {} if variant == "plain" else masks
+            params = {n: (t * m[n] if n in m else t).clone().requires_grad_(True) for n, t in p0.items()}
+            opt = make_optimizer(cfg.optimizer, params)
+            if variant == "masked, v>0":
+                for n in masks:
+                    opt.exp_avg_sq[n][~masks[n]] = 1.0
+            for s in range(10):
+                train_step(cfg, params, opt, task, gen, s, m)
+            t0 = time.perf_counter()
+            for s in range(steps):
+                train_step(cfg, params, opt, task, gen, s, m)
+            times[variant].append((time.perf_counter() - t0) / steps)
+    med = {v: statistics.median(t) for v, t in times.items()}
+    return {"keep_fraction": keep_fraction, **{f"{v}_step_ms": 1e3 * t for v, t in med.items()},
+            "masked_over_plain": med["masked"] / med["plain"],
+            "masked_v_positive_over_plain": med["masked, v>0"] / med["plain"]}
 
 
 class TimedGrower(Grower):
@@ -123,12 +133,15 @@ def main() -> None:
             rigl_rows.append(rigl_share(cfg, root, r))
             print(f"round {r}: IMP level / dense {imp_rows[-1]['ratio']:.3f}; RigL hooks "
                   f"{100 * rigl_rows[-1]['share_of_training']:.2f}% of training", flush=True)
-    step = masked_step_ratio(cfg, 400)
+    step = [masked_step_ratio(cfg, 200, f) for f in (0.8, 0.5, 0.107)]  # IMP levels 1, ~3, 10
     med = lambda rows, k: statistics.median(x[k] for x in rows)  # noqa: E731
     result = {
         "date": time.strftime("%Y-%m-%d"), "threads": a.threads, "torch": torch.__version__, "steps": a.steps,
         "shape": "cpu-small N128 d32 k256 batch 1024, lr 0.03",
-        "imp_level_over_dense_run": med(imp_rows, "ratio"), "masked_step_over_plain_step": step["ratio"],
+        "imp_level_over_dense_run": med(imp_rows, "ratio"),
+        "masked_step_over_plain_step": {f"keep {r['keep_fraction']}": r["masked_over_plain"] for r in step},
+        "masked_step_v_positive_over_plain_step": {f"keep {r['keep_fraction']}": r["masked_v_positive_over_plain"]
+                                                   for r in step},
         "rigl_hook_share_of_training": med(rigl_rows, "share_of_training"),
         "rigl_update_in_steps": med(rigl_rows, "update_in_steps"), "rigl_update_ms": med(rigl_rows, "update_ms"),
         "rigl_run_over_static_run": med(rigl_rows, "rigl_over_static"),

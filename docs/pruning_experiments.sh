@@ -3,7 +3,7 @@
 #
 #   JOBS=16 bash docs/pruning_experiments.sh          # the findings (cpu-small, 2^13 steps, seeds 0 1 2)
 #   PRESET=tiny STEPS=512 ROUNDS=3 SEEDS=0 K_NARROW=32 ROOT=/tmp/prune_smoke FIG=/tmp/prune_smoke/fig \
-#       bash docs/pruning_experiments.sh                # the smoke version: every command, in ~10 minutes
+#       JOBS=1 bash docs/pruning_experiments.sh         # the smoke version: every command, ~7 minutes
 #
 # Every step skips what is finished (models sweep skips finished cells, prune imp finished levels,
 # prune grow a finished run), so a killed script simply runs again. JOBS commands run at once
@@ -25,12 +25,14 @@
 # Equal non-zero weights: k=256 at 75% sparsity (RigL and static) against dense k=64: both have
 #   0.25 * (256*32 + 128*256) = 64*32 + 128*64 = 10,240 non-zero weights.
 #
-# Cost (measured on this 2-core CPU, 1 thread per run; benchmarks/README.md): a cpu-small run of 2^13
-# steps ~57 s, an IMP level ~the same (0.99x of a dense run); a grow run ~57 s; a k=64 run ~25 s.
-# Runs: 6 dense starts, 60 IMP levels, 120 control levels, 54 grow runs, 12 wide-sparse runs, 6 narrow
-# dense = ~252 run-equivalents, ~4.0 CPU-hours in all. With JOBS=16: ~25 minutes of wall time (the
-# critical path is an IMP chain of 10 levels, then a control chain of 10 levels, ~10 minutes each).
-# With JOBS=2: ~2 hours.
+# Cost: a cpu-small run of 2^13 steps takes ~50 s on one thread of this 2-core CPU (docs/reproduction.md)
+# and ~40 s on the 16-core Xeon VM lent to this task, where one IMP level measured 1.04x a dense run and
+# a RigL run 0.98x a static one (benchmarks/README.md); a k=64 run costs ~0.4 of a k=256 one. Runs: 6
+# dense starts, 60 IMP levels, 120 control levels, 54 grow runs, 12 wide sparse runs and 6 narrow dense
+# ones: ~255 run-equivalents, ~3.5 CPU-hours, plus ~80 command start-ups (~3 s each). Wall time with
+# JOBS=16: ~25 minutes (critical path: an IMP chain of 10 levels, then a control chain of 10, ~8
+# minutes each, plus the sweeps, tracking and plots). With JOBS=2: ~2 hours. The smoke version above
+# took 7 minutes with JOBS=1 here (and ~4 minutes for two seeds with JOBS=16 on the lent VM).
 set -euo pipefail
 
 JOBS=${JOBS:-2}
@@ -79,8 +81,8 @@ parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
 
 # 4. Per-neuron tracking of every IMP and control directory.
 for d in "$ROOT"/imp/* "$ROOT"/reinit/* "$ROOT"/random-mask/*; do
-  "$PRUNE" neurons "$d" > "$d/neurons.txt"
-done
+  echo "$PRUNE neurons $d > $d/neurons.txt"
+done | parallel
 for start in mono poly; do
   cp "$ROOT/imp/${start}_s0/neurons.png" "$FIG/pruning_neurons_${start}_s0.png"
 done

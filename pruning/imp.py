@@ -167,13 +167,20 @@ def _check_out(plan: ImpPlan) -> None:
             raise runs.RunError(f"--out {out} exists and is not an IMP directory; choose a new one")
         return
     old, new = runs.read_json(out / IMP_JSON), plan.record()
-    diff = [k for k in ("method", "settings", "config") if old.get(k) != new[k]]
-    if not diff and old.get("settings", {}).get("rounds") == new["settings"]["rounds"]:
-        return
-    if diff == ["settings"] and {**old["settings"], "rounds": 0} == {**new["settings"], "rounds": 0}:
-        return  # more (or fewer) rounds of the same IMP: finished levels are reused
-    raise ConfigError(f"{out} holds a {old.get('method')} run with other {' and '.join(diff)}; "
-                      f"use a new --out (or the same flags to resume it)")
+    # the same IMP with more (or fewer) rounds reuses its finished levels; anything else is refused
+    same = {**new["settings"], "rounds": None} == {**old.get("settings", {}), "rounds": None}
+    diff = [k for k, ok in (("method", old.get("method") == new["method"]), ("settings", same),
+                            ("config", _same_config(old.get("config"), plan.config))) if not ok]
+    if diff:
+        raise ConfigError(f"{out} holds a {old.get('method')} run with other {' and '.join(diff)}; "
+                          f"use a new --out (or the same flags to resume it)")
+
+
+def _same_config(stored: dict | None, cfg: TrainConfig) -> bool:
+    try:
+        return TrainConfig.from_dict(stored or {}) == cfg  # `preset` is not compared: only the values
+    except (ConfigError, TypeError):
+        return False
 
 
 def rewind_weights(level0: runs.Run, rewind: str | int) -> dict[str, torch.Tensor]:

@@ -22,7 +22,7 @@ METHOD_STYLE = {"imp": ("C0", "o", "IMP (rewound ticket)"), "reinit": ("C1", "s"
                 "random-mask": ("C2", "^", "random mask, IMP's layer sparsity"), "rigl": ("C3", "D", "RigL"),
                 "set": ("C4", "v", "SET"), "static": ("C5", "P", "static random mask")}
 STATE_COLOURS = ["#1b9e77", "#7570b3", "#e6ab02", "#333333"]
-STATE_NAMES = ["mono, on its level-0 feature", "mono, on another feature", "polysemantic", "dead"]
+STATE_NAMES = ["mono, on its level-0 feature", "mono, not on its level-0 feature", "polysemantic", "dead"]
 TRANSITION_COLOURS = {"stays mono, same feature": "#1b9e77", "switches feature": "#7570b3",
                       "mono -> poly": "#d95f02", "poly -> mono": "#66a61e", "stays poly": "#e6ab02",
                       "dies": "#333333", "stays dead": "#999999", "revives": "#e7298a"}
@@ -59,11 +59,15 @@ def neurons_plot(data: dict, path: Path) -> None:
               loc="lower left", framealpha=0.9)
 
     steps = [f"{t['from']}->{t['to']}" for t in data["transitions"]]
+    # the unchanged majority (neurons that stay poly or dead, features never served) would flatten the
+    # bars: they are left out, and their counts are in neurons.json
     for ax, trans, names, colours, unit, title in (
-            (axs[0, 1], data["transitions"], NEURON_TRANSITIONS, TRANSITION_COLOURS, "neurons",
-             "neuron transitions between consecutive levels (same position)"),
-            (axs[1, 0], data["feature_transitions"], FEATURE_TRANSITIONS, FEATURE_COLOURS, "features",
-             "feature transitions: which monosemantic neurons serve each feature")):
+            (axs[0, 1], data["transitions"], [t for t in NEURON_TRANSITIONS if t not in ("stays poly", "stays dead")],
+             TRANSITION_COLOURS, "neurons",
+             "neuron transitions between consecutive levels (same position;\nneurons that stay poly or dead not shown)"),
+            (axs[1, 0], data["feature_transitions"], [t for t in FEATURE_TRANSITIONS if t != "unserved"],
+             FEATURE_COLOURS, "features",
+             "feature transitions: the monosemantic neurons serving each feature\n(features unserved at both levels not shown)")):
         bottom = np.zeros(len(trans))
         for name in names:
             v = np.array([t["counts"][name] for t in trans], dtype=float)
@@ -71,9 +75,13 @@ def neurons_plot(data: dict, path: Path) -> None:
             bottom += v
         ax.set_xticks(range(len(trans)), steps, fontsize=7)
         ax.set(xlabel="levels", ylabel=unit, title=title)
-        ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
         if not trans:
             ax.text(0.5, 0.5, "one level only: no transitions", ha="center", transform=ax.transAxes)
+        elif not bottom.any():
+            ax.text(0.5, 0.5, "every neuron stays poly or dead" if unit == "neurons" else
+                    "no feature is served by a monosemantic neuron", ha="center", transform=ax.transAxes)
+            ax.set_ylim(0, 1)
 
     ax = axs[1, 1]
     sv = data["survival"]

@@ -160,7 +160,10 @@ def test_controls_follow_the_ticket(imp_dir, tmp_path):
 def test_other_settings_in_an_existing_out_are_refused(imp_dir, dense):
     with pytest.raises(ConfigError, match="other settings"):
         plan_imp(ImpSettings(rounds=3, rate=0.5), imp_dir, run=dense)
+    with pytest.raises(ConfigError, match="other config"):
+        plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG | dict(lr=0.1)))
     plan_imp(ImpSettings(rounds=5, rate=0.3), imp_dir, run=dense)  # more rounds of the same IMP: fine
+    plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG).replace(preset="tiny"))  # same values
 
 
 def test_a_pruned_run_is_not_a_dense_start(imp_dir, tmp_path):
