@@ -4,11 +4,14 @@ Start theta at a copy of A and alternate two Adam steps:
   barrier step: t = 0.5 + 0.5 * clip(N(0,1), -0.5, 0.5) in [0.25, 0.75]; push the batch loss at
                 t * A + (1 - t) * theta toward `target` = L(A) + margin, minimising |target - L|;
   task step:    the plain task loss of theta.
-theta ends at low loss yet linearly DISconnected from A. The question: does a polysemantic A become
-monosemantic, or polysemantic in a different way?
+then `finetune` task-only steps with the lr annealed to zero, so theta ends at a minimum (low loss) yet
+linearly DISconnected from A. The question: does a polysemantic A become monosemantic, or polysemantic
+in a different way? `control=True` skips the barrier steps (the same Adam steps on the task alone),
+to separate what the barrier does from what fine-tuning with Adam does.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -27,7 +30,7 @@ class CbftResult:
 
 
 def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: float, seed: int = 0,
-         on_progress=None) -> CbftResult:
+         finetune: int = 0, control: bool = False, on_progress=None) -> CbftResult:
     from models.evaluate import eval_loss
     from models.model import forward
     from models.optim import Adam
@@ -42,24 +45,27 @@ def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: fl
     opt_barrier, opt_task = Adam(theta), Adam(theta)
     metrics: list[dict] = []
     t0 = time.perf_counter()
-    for step in range(steps):
-        t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
-        x, y = task.sample(cfg.batch, gen)
-        mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAMS}
-        b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
-        for p in theta.values():
-            p.grad = None
-        b_loss.backward()
-        opt_barrier.step(lr)
+    for step in range(steps + finetune):
+        b_loss, t = None, None
+        if step < steps and not control:
+            t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
+            x, y = task.sample(cfg.batch, gen)
+            mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAMS}
+            b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
+            for p in theta.values():
+                p.grad = None
+            b_loss.backward()
+            opt_barrier.step(lr)
 
         x, y = task.sample(cfg.batch, gen)
         loss = task_loss(forward(theta, x, cfg.nonlinearity), y)
         for p in theta.values():
             p.grad = None
         loss.backward()
-        opt_task.step(lr)
+        opt_task.step(lr if step < steps else lr * (1 + math.cos(math.pi * (step - steps) / finetune)) / 2)
         if step % 16 == 0:
-            metrics.append({"step": step, "loss": float(loss), "barrier_loss": float(b_loss), "t": t})
-        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
-            on_progress(step + 1, float(loss))
+            metrics.append({"step": step, "loss": float(loss.detach()), "t": t,
+                            "barrier_loss": None if b_loss is None else float(b_loss.detach())})
+        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps + finetune):
+            on_progress(step + 1, float(loss.detach()))
     return CbftResult({n: p.detach() for n, p in theta.items()}, metrics, target, time.perf_counter() - t0)

@@ -256,9 +256,8 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
                                            "to compare directions at equal lr)"),
         both: bool = typer.Option(False, "--both", help="also pull B toward A"),
         tol: float = typer.Option(0.05, "--tol", help="relative aligned barrier below which two runs share a basin"),
-        mono_tol: Optional[float] = typer.Option(None, "--mono-tol", help="how close mono/N must come to the "
-                                                 "target's (default: half the target's seed range from --peers, "
-                                                 "at least 0.02)"),
+        mono_margin: float = typer.Option(0.02, "--mono-margin", help="a result is in the target's mono/N range "
+                                          "when within this margin of the range over the target and its --peers"),
         peers: Optional[str] = typer.Option(None, "--peers", help="comma-separated seed siblings of B "
                                             "(and of A, with --both) defining the seed range"),
         points: int = typer.Option(17, "--points", help="alphas for each barrier"),
@@ -273,13 +272,13 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     _check(release >= 0, f"--release must be non-negative, got {release}")
     _check(lr is None or lr > 0, "--lr must be positive")
     _check(tol > 0, "--tol must be positive")
-    _check(mono_tol is None or mono_tol >= 0, "--mono-tol must be non-negative")
+    _check(mono_margin >= 0, "--mono-margin must be non-negative")
     _check(points >= 3 and eval_size >= 1, "--points must be at least 3 and --eval-size positive")
     ra, rb = _load_pair(a, b, runs_dir)
     from models.runs import load_run
 
     from .hop import hop as run_hop
-    from .hop import mono_tolerance
+    from .hop import mono_seed_range
     from .rundir import prepare_out
 
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
@@ -288,12 +287,12 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     results = []
     for start, target, sub in [(ra, rb, "a_to_b"), *([(rb, ra, "b_to_a")] if both else [])]:
         sib = [p for p in peer_runs if p.config.replace(seed=0) == target.config.replace(seed=0)]
-        mt = mono_tol if mono_tol is not None else mono_tolerance([target, *sib])
+        mr = mono_seed_range([target, *sib], mono_margin)
         prog, update = _bar(f"{start.name} -> {target.name}", steps + release)
         try:
             res = run_hop(start, target, sorted(set(lams)), steps, out / sub, release=release, lr=lr,
                           eval_size=eval_size, points=points,
-                          tol=tol, mono_tol=mt, on_progress=lambda s, loss, *_: update(s, loss),
+                          tol=tol, mono_range=mr, on_progress=lambda s, loss, *_: update(s, loss),
                           on_lambda=lambda row: update(0))
         finally:
             prog.stop()
@@ -309,13 +308,16 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 def _print_hop(res: dict) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f}, "
-                    f"start {res['a_mono_per_N']:.3f}; smallest lambda that landed: {res['smallest_lambda_landed']}")
-    for c in ("lambda", "loss", "mono/N", "dead", "dist to target (rel)", "barrier to target", "barrier to start",
-              "landed"):
+    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
+                    f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
+                    f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
+                    f"{res['smallest_lambda_landed_at_target_loss']})")
+    for c in ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
+              "barrier to target", "barrier to start", "landed"):
         t.add_column(c)
     for r in res["rows"]:
-        t.add_row(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", f"{r['mono_per_N']:.3f}", str(r["dead_count"]),
+        t.add_row(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", "yes" if r["loss_within_tol"] else "no",
+                  f"{r['mono_per_N']:.3f}", str(r["dead_count"]),
                   f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}", f"{100 * r['barrier_to_b_rel']:+.2f}%",
                   f"{100 * r['barrier_to_a_rel']:+.2f}%", "yes" if r["landed"] else "no")
     _console().print(t)
@@ -326,6 +328,8 @@ def _print_hop(res: dict) -> None:
 @guarded
 def cbft(a: str = typer.Argument(..., help="start run A"),
          steps: int = typer.Option(2048, "--steps", help="pairs of (barrier, task) steps"),
+         finetune: int = typer.Option(1024, "--finetune", help="task-only steps after, lr annealed to 0"),
+         control: bool = typer.Option(False, "--control", help="no barrier steps: the same Adam fine-tuning alone"),
          margin: float = typer.Option(0.5, "--margin", help="target loss on the path = A's eval loss + margin"),
          lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate of both steps"),
          seed: int = typer.Option(0, "--seed"),
@@ -335,6 +339,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
          runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Connectivity-based fine-tuning: move A to low loss but linearly disconnected from A; is it mono now?"""
     _check(steps >= 1, f"--steps must be at least 1, got {steps}")
+    _check(finetune >= 0, f"--finetune must be non-negative, got {finetune}")
     _check(margin > 0, f"--margin must be positive, got {margin}")
     _check(lr > 0, f"--lr must be positive, got {lr}")
     _check(points >= 3, f"--points must be at least 3, got {points}")
@@ -348,16 +353,17 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     from .cbft import cbft as run_cbft
     from .rundir import write_run
 
-    prog, update = _bar(f"cbft {ra.name}", steps)
+    prog, update = _bar(f"cbft {ra.name}", steps + finetune)
     try:
-        r = run_cbft(ra.params, ra.config, steps, margin, lr, seed, on_progress=update)
+        r = run_cbft(ra.params, ra.config, steps, margin, lr, seed, finetune, control, on_progress=update)
     finally:
         prog.stop()
-    cfg = ra.config.replace(steps=steps, optimizer="adam", lr=lr, schedule="constant", bias_decay=0.0)
+    cfg = ra.config.replace(steps=steps + finetune, optimizer="adam", lr=lr, schedule="constant", bias_decay=0.0)
     write_run(out, cfg, r.params, ra.params, [{"step": m["step"], "loss": m["loss"]} for m in r.metrics],
               wall_s=r.wall_s, steps_per_s=steps / r.wall_s if r.wall_s else None)
     rc = load_run(out)
-    res = {**interpolation(ra, rc, points, "weight", None), "steps": steps, "margin": margin, "lr": lr,
+    res = {**interpolation(ra, rc, points, "weight", None), "steps": steps, "finetune": finetune,
+           "control": control, "margin": margin, "lr": lr,
            "seed": seed, "target": r.target, "history": r.metrics,
            "mono_before": ra.summary["mono_per_N"], "mono_after": rc.summary["mono_per_N"],
            "loss_before": ra.summary["final_loss"], "loss_after": rc.summary["final_loss"],
@@ -452,6 +458,8 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
         t.add_row(str(i), str(bsn["size"]), "-" if lo_hi is None else f"{lo_hi[0]:.3f} .. {lo_hi[1]:.3f}",
                   f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in res["differing_fields"]])
     _console().print(t)
+    _console().print("basins at other tolerances (aligned / naive): " + ", ".join(
+        f"{100 * r['tol']:g}%: {r['basins']}/{r['basins_naive']}" for r in res["basins_by_tol"]))
     _console().print(f"wrote {out}/map.json, map.png")
 
 

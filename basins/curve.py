@@ -64,9 +64,9 @@ def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 
         loss.backward()
         opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
         if step % 16 == 0:
-            history.append({"step": step, "t": t, "loss": float(loss)})
+            history.append({"step": step, "t": t, "loss": float(loss.detach())})
         if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
-            on_progress(step + 1, float(loss))
+            on_progress(step + 1, float(loss.detach()))
     return CurveResult([{n: t.detach() for n, t in b.items()} for b in bend_params], history)
 
 

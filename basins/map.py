@@ -80,7 +80,11 @@ def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: in
                        "mono_per_N_range": [min(monos), max(monos)] if monos else None,
                        "max_barrier_rel_within": max(within) if within else 0.0,
                        **{f: sorted({repr(info[i][f]) for i in comp}) for f in fields}})
+    sweep_tols = sorted({0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, tol})
+    by_tol = [{"tol": t, "basins": len(components(m["aligned_rel"], t)),
+               "basins_naive": len(components(m["naive_rel"], t))} for t in sweep_tols]
     return {"tol": tol, "points": points, "eval_size": eval_size, "differing_fields": fields,
+            "basins_by_tol": by_tol,
             "runs": info, **m, "components": comps, "basins": basins,
             "definition": "barrier = max_a [L(a) - ((1-a) L(A) + a L(B))] on the straight path after weight "
                           "matching; *_rel divides by (L(A) + L(B)) / 2; edge where aligned_rel < tol"}

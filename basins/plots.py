@@ -111,8 +111,10 @@ def cbft_plot(res: dict, a, path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     h = res["history"]
     axes[0].plot([m["step"] for m in h], [m["loss"] for m in h], lw=0.8, label="task loss of theta (batch)")
-    axes[0].plot([m["step"] for m in h], [m["barrier_loss"] for m in h], lw=0.8,
-                 label="|target - L(t A + (1-t) theta)| (batch)")
+    hb = [m for m in h if m.get("barrier_loss") is not None]
+    if hb:
+        axes[0].plot([m["step"] for m in hb], [m["barrier_loss"] for m in hb], lw=0.8,
+                     label="|target - L(t A + (1-t) theta)| (batch)")
     axes[0].axhline(res["target"], color="grey", ls=":", label="target loss on the path")
     axes[0].set(xlabel="step", ylabel="loss", yscale="log", title="training")
     for kind, style in (("naive", "--"), ("aligned", "-")):
@@ -126,8 +128,10 @@ def cbft_plot(res: dict, a, path: Path) -> None:
     for ax in axes:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"Connectivity-based fine-tuning from A = {_label(a.name, a.config, a.summary)}\n"
-                 f"{describe(a.config)}; margin {res['margin']}, {res['steps']} steps", fontsize=8)
+    what = ("Control (task-only Adam, no barrier steps)" if res["control"] else "Connectivity-based fine-tuning")
+    fig.suptitle(f"{what} from A = {_label(a.name, a.config, a.summary)}\n"
+                 f"{describe(a.config)}; margin {res['margin']}, {res['steps']} steps + {res['finetune']} "
+                 f"task-only steps, Adam lr {res['lr']:g}", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
@@ -148,15 +152,24 @@ def map_plot(res: dict, path: Path, title: str = "") -> None:
         labels.append(f"{extra} s{r['seed']} | mono/N {mono}")
     size = max(6, 0.32 * n + 3)
     fig, ax = plt.subplots(figsize=(size + 2, size))
-    vmax = max(1e-9, float(np.percentile(rel, 98)))
-    im = ax.imshow(rel, cmap="viridis", vmin=min(0.0, float(rel.min())), vmax=vmax)
+    from matplotlib.colors import SymLogNorm
+
+    tol = 100 * res["tol"]
+    norm = SymLogNorm(linthresh=tol, vmin=min(0.0, float(rel.min())), vmax=max(2 * tol, float(rel.max())))
+    im = ax.imshow(rel, cmap="viridis", norm=norm)
+    if n <= 16:
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    ax.text(j, i, f"{rel[i, j]:.0f}" if abs(rel[i, j]) >= 10 else f"{rel[i, j]:.1f}", ha="center",
+                            va="center", fontsize=5, color="white" if rel[i, j] < tol else "black")
     edge = 0
     for comp in res["components"]:
         ax.add_patch(plt.Rectangle((edge - 0.5, edge - 0.5), len(comp), len(comp), fill=False, ec="red", lw=1.5))
         edge += len(comp)
     ax.set_xticks(range(n), labels, rotation=90, fontsize=6)
     ax.set_yticks(range(n), labels, fontsize=6)
-    fig.colorbar(im, ax=ax, fraction=0.04, label="aligned barrier (% of endpoint mean loss)")
+    fig.colorbar(im, ax=ax, fraction=0.04, label="aligned barrier (% of endpoint mean loss; log scale above the tolerance)")
     ax.set_title(f"{title}\n{len(res['components'])} basins at tol {100 * res['tol']:g}% "
                  f"(red boxes: connected components)", fontsize=9)
     fig.tight_layout()

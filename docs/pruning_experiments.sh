@@ -41,6 +41,7 @@ STEPS=${STEPS:-8192}
 ROUNDS=${ROUNDS:-10}
 SEEDS=${SEEDS:-"0 1 2"}
 K_NARROW=${K_NARROW:-64}   # a quarter of the preset's k: same non-zero weights as the preset's k at 75%
+DEVICE=${DEVICE:-auto}      # cpu to keep a lent GPU machine's jobs on its cores
 ROOT=${ROOT:-runs/pruning}
 FIG=${FIG:-docs/figures}
 BIN=${BIN:-$(dirname "$(command -v prune || echo .venv/bin/prune)")}
@@ -55,9 +56,9 @@ parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
 
 # 1. Dense starts (both lrs, every seed) and the narrow dense models, as sweeps.
 "$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --grid lr=0.03,0.003 --seeds "$SEEDLIST" \
-    --workers "$JOBS" --out "$ROOT/dense"
+    --workers "$JOBS" --out "$ROOT/dense" --device "$DEVICE"
 "$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --k "$K_NARROW" --grid lr=0.03,0.003 \
-    --seeds "$SEEDLIST" --workers "$JOBS" --out "$ROOT/narrow"
+    --seeds "$SEEDLIST" --workers "$JOBS" --out "$ROOT/narrow" --device "$DEVICE"
 
 # 2. IMP from every dense start, and every sparse-from-scratch run (independent of IMP), in one pool.
 {
@@ -65,10 +66,10 @@ parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
     echo "$PRUNE imp $ROOT/dense/lr=${LR[$start]}__seed=$s --rounds $ROUNDS --rate 0.2 --scope layer --rewind init --out $ROOT/imp/${start}_s$s $Q"
   done; done
   for start in mono poly; do for s in $SEEDS; do for method in rigl set static; do for sp in 0.8 0.9 0.95; do
-    echo "$PRUNE grow --method $method --sparsity $sp --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --out $ROOT/grow/${start}_${method}_sp${sp}_s$s $Q"
+    echo "$PRUNE grow --method $method --sparsity $sp --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --out $ROOT/grow/${start}_${method}_sp${sp}_s$s $Q"
   done; done; done; done
   for start in mono poly; do for s in $SEEDS; do for method in rigl static; do
-    echo "$PRUNE grow --method $method --sparsity 0.75 --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --out $ROOT/wide/${start}_${method}_sp0.75_s$s $Q"
+    echo "$PRUNE grow --method $method --sparsity 0.75 --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --out $ROOT/wide/${start}_${method}_sp0.75_s$s $Q"
   done; done; done
 } | parallel
 
