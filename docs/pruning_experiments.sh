@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The runs behind docs/pruning.md: every command that makes its numbers and figures.
 #
-#   JOBS=16 bash docs/pruning_experiments.sh          # the findings (cpu-small, 2^13 steps, seeds 0 1 2)
+#   JOBS=16 bash docs/pruning_experiments.sh          # the findings at 2^13 steps (cpu-small, seeds 0 1 2)
+#   JOBS=16 STEPS=2048 DEVICE=cpu bash docs/pruning_experiments.sh   # what docs/pruning.md ran (2^11 steps,
+#                                                       # a lent 16-core machine, 391 s)
 #   PRESET=tiny STEPS=512 ROUNDS=3 SEEDS=0 K_NARROW=32 ROOT=/tmp/prune_smoke FIG=/tmp/prune_smoke/fig \
 #       JOBS=1 bash docs/pruning_experiments.sh         # the smoke version: every command, ~7 minutes
 #
