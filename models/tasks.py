@@ -1,8 +1,10 @@
 """The three tasks: fixed random projections, the sparse feature sampler, and the evaluation set.
 
-Sampling is exact Bernoulli(p_i) per (sample, feature) without a dense mask: active positions are
-the arrivals of a Poisson process whose rate on position (b, i) is -log(1 - p_i), so P(active) = p_i
-independently; for uniform p these are geometric gaps. Cost is O(active), not O(batch * N).
+Sampling is exact Bernoulli(p_i) per (sample, feature). On the CPU without a dense mask: active
+positions are the arrivals of a Poisson process whose rate on position (b, i) is -log(1 - p_i), so
+P(active) = p_i independently; for uniform p these are geometric gaps. Cost is O(active), not
+O(batch * N). On an accelerator the gap sampler would need host syncs (its output size is random), so
+there a dense mask is drawn instead: batch * N uniforms are nothing to a GPU, and no step waits on the host.
 """
 from __future__ import annotations
 
@@ -80,25 +82,40 @@ class SparseSampler:
 class Task:
     """A task instance: its projection(s), feature sampler and target map. P is d x N, Q is d x N."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu", tensors: dict | None = None):
+    def __init__(self, cfg: TrainConfig, device: torch.device | str = "cpu", tensors: dict | None = None,
+                 dense: bool | None = None):
         self.cfg = cfg
         self.device = torch.device(device)
+        # dense masks on accelerators (no host syncs), Poisson gaps on the CPU (no O(B N) work)
+        self.dense = self.device.type != "cpu" if dense is None else dense
         tensors = tensors if tensors is not None else make_task_tensors(cfg)
         self.P = tensors["P"].to(self.device)
         self.PT = self.P.t().contiguous()
         self.Q = tensors["Q"].to(self.device) if "Q" in tensors else None
         # abs draws two vectors, each at half the density (the paper's code)
         eps = cfg.eps / 2 if cfg.task == "abs" else cfg.eps
-        self.sampler = SparseSampler(feature_probs(cfg.n_features, eps, cfg.freq), self.device)
+        probs = feature_probs(cfg.n_features, eps, cfg.freq)
+        self.sampler = SparseSampler(probs, self.device)
+        self.probs = probs.float().to(self.device)
+
+    def _dense_draw(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+        """A batch of feature vectors from a dense Bernoulli mask: no output of random size, no sync."""
+        on = torch.rand(batch, self.cfg.n_features, generator=gen, device=self.device) < self.probs
+        return torch.rand(batch, self.cfg.n_features, generator=gen, device=self.device).mul_(on)
 
     def sample(self, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(x, y): inputs (batch x d) and targets (batch x out_dim)."""
-        v = torch.zeros(batch, self.cfg.n_features, device=self.device)
-        rows, cols, vals = self.sampler.sample(batch, gen)
-        v[rows, cols] = vals
-        if self.cfg.task == "abs":  # v1 - v2; where both are on, the amplitudes subtract
-            r2, c2, v2 = self.sampler.sample(batch, gen)
-            v.index_put_((r2, c2), -v2, accumulate=True)
+        if self.dense:
+            v = self._dense_draw(batch, gen)
+            if self.cfg.task == "abs":  # v1 - v2; where both are on, the amplitudes subtract
+                v -= self._dense_draw(batch, gen)
+        else:
+            v = torch.zeros(batch, self.cfg.n_features, device=self.device)
+            rows, cols, vals = self.sampler.sample(batch, gen)
+            v[rows, cols] = vals
+            if self.cfg.task == "abs":
+                r2, c2, v2 = self.sampler.sample(batch, gen)
+                v.index_put_((r2, c2), -v2, accumulate=True)
         x = v @ self.PT  # a dense matmul beats a sparse gather here (about 2% of a step)
         if self.cfg.task == "reprojector":
             return x, v @ self.Q.t()

@@ -101,3 +101,22 @@ def test_eval_set_is_fixed_per_task_and_loss_baseline():
     assert not torch.equal(x1, x3)
     baseline = float((y1**2).sum(1).mean())  # loss of the zero predictor: N * eps / 3
     assert abs(baseline - 512 / 64 / 3) < 0.03
+
+
+@pytest.mark.parametrize("task", ["decoder", "abs"])
+@pytest.mark.parametrize("freq", ["uniform", "power_law"])
+def test_dense_sampler_for_accelerators_draws_the_same_distribution(task, freq):
+    """The accelerator path (a dense Bernoulli mask, no host syncs) is chosen for non-CPU devices and
+    matches the gap sampler in distribution: per-feature frequency and amplitudes (tested on the CPU)."""
+    cfg = TrainConfig(task=task, n_features=48, d_embed=16, eps=0.1, freq=freq)
+    assert not Task(cfg, "cpu").dense and Task(cfg, "meta").dense
+    batch = 20000
+    dense, gaps = Task(cfg, "cpu", dense=True), Task(cfg, "cpu")
+    _, yd = dense.sample(batch, torch.Generator().manual_seed(0))
+    _, yg = gaps.sample(batch, torch.Generator().manual_seed(1))
+    fd, fg = (yd != 0).double().mean(0), (yg != 0).double().mean(0)
+    p = fg.clamp(1e-3, 1 - 1e-3)
+    sd = (2 * p * (1 - p) / batch).sqrt()
+    assert float(((fd - fg).abs() / sd).max()) < 5.5
+    assert abs(float(yd[yd != 0].mean()) - float(yg[yg != 0].mean())) < 0.01
+    assert float(yd.min()) >= 0 and float(yd.max()) < (2 if task == "abs" else 1)
