@@ -271,6 +271,77 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
     _console().print(t)
 
 
+@app.command()
+@guarded
+def figure(kind: str = typer.Argument(..., help="the compared variable: lr | bias | k | eps"),
+           sweep_dir: Path = typer.Argument(..., help="a sweep directory (holds sweep.json) that varies it"),
+           out: Path = typer.Option(..., "--out", help="FILE.png; the heatmaps go to FILE_sfa.png beside it"),
+           at: list[str] = typer.Option([], "--at", help="hold another axis at this value, e.g. --at bias_init=-1 "
+                                                          "(default: the first cell's values)")):
+    """The paper's figures from a sweep: mono/N, loss and mean bias against log2 step coloured by the
+    variable; final mono/N, mono/k, loss and dead neurons against it; bias by neuron; and single-feature
+    activation heatmaps of the lowest, middle and highest value (FILE_sfa.png)."""
+    from .sweep import parse_axis
+
+    held = {}
+    for spec in at:
+        name, vals = parse_axis(spec)
+        if len(vals) != 1:
+            raise ConfigError(f"--at {spec!r} needs one value")
+        held[name] = vals[0]
+    from .figures import figure as make_figure
+
+    for p in make_figure(sweep_dir, kind, out, at=held):
+        typer.echo(f"wrote {p}")
+
+
+@app.command("paper-sweep", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@guarded
+def paper_sweep(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="a batch of the paper's Table 1: LR1..LR5, B1..B5, E1..E4, K0..K2, RG1, RP1, D1"),
+    out: Optional[Path] = typer.Option(None, "--out", help="sweep directory (default runs/paper/NAME)"),
+    seeds: str = typer.Option("", "--seeds", help="comma-separated seeds (default: the paper's one run per value)"),
+    workers: int = typer.Option(1, "--workers", help="worker processes"),
+    print_only: bool = typer.Option(False, "--print", help="print the batch and its `models sweep` command; train nothing"),
+):
+    """Train one of the paper's Table 1 batches at paper scale (batch 8192, 2^17 steps: a GPU or cluster
+    job) as a sweep. Train flags after the options override fixed values (e.g. --device cuda, --steps 4096).
+    `--print` shows the equivalent `models sweep` command, to run with any sweep option."""
+    from . import paper_sweeps
+
+    s = paper_sweeps.spec(name)
+    out = out or Path("runs/paper") / s["name"]
+    try:
+        seed_list = [int(x) for x in seeds.split(",") if x.strip()] or s["seeds"]
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    overrides = _parse_extra(ctx.args)
+    cells = paper_sweeps.cells(s["name"], seed_list, overrides)
+    if print_only:
+        typer.echo(f"{s['name']}: {len(cells)} runs; {s['source']}")
+        extra = "".join(f" {a}" for a in ctx.args)
+        typer.echo(paper_sweeps.command_line(s["name"], str(out), seed_list) + extra)
+        return
+    from .plots import describe, sweep_curves_plot, sweep_plot
+    from .sweep import curves, run_sweep
+
+    with _progress() as prog:
+        tid = prog.add_task(f"{s['name']} -> {out}", total=len(cells), info="")
+        table = run_sweep(cells, out, workers=workers,
+                          on_cell=lambda cell, status: prog.update(tid, advance=1, info=f"{status}: {cell.name}"))
+    axes = list(cells[0].values)
+    title = f"{s['name']}: {describe(cells[0].config, swept=axes)}"
+    sweep_plot(table, axes, out / "sweep.png", title=title)
+    sweep_curves_plot(curves(cells, out), out / "curves.png", title=title)
+    _print_sweep(table, axes)
+    failed = [r for r in table if r["state"] == "failed"]
+    if failed:
+        fail(f"{len(failed)} of {len(table)} cells failed; first: {failed[0]['name']}: {failed[0]['error']}", 1)
+
+
 def _parse_extra(args: list[str]) -> dict:
     out, i = {}, 0
     while i < len(args):
