@@ -199,10 +199,18 @@ def sweep(
                                                         "--zip bias_decay=0.03,0"),
     seeds: str = typer.Option("0", "--seeds", help="comma-separated seeds"),
     preset_name: Optional[str] = typer.Option(None, "--preset", help=f"base preset: {', '.join(PRESETS)}"),
-    workers: int = typer.Option(2, "--workers", help="worker processes (one torch thread each)"),
+    workers: int = typer.Option(2, "--workers", help="worker processes (one torch thread each); with --backend "
+                                                     "ray and no --address, the CPUs of the local Ray instance"),
+    backend: str = typer.Option("local", "--backend", help="local (a process pool) | ray (Ray tasks)"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT (default: start "
+                                                                  "a local Ray instance)"),
+    gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per cell, e.g. 0.25"),
+    max_retries: int = typer.Option(1, "--max-retries", help="Ray: retries of a failed cell"),
 ):
     """Train a grid of runs. Any `models train` flag after the options fixes that value for every cell
-    (e.g. `--steps 4096 --k 512`). Finished cells are skipped, so a killed sweep resumes by rerunning."""
+    (e.g. `--steps 4096 --k 512`). Finished cells are skipped, so a killed sweep resumes by rerunning.
+    `--backend ray` runs the cells as Ray tasks (`pip install -e '.[ray]'`); --out must be on a filesystem
+    every Ray node sees."""
     fixed = _parse_extra(ctx.args)
     base = build_config(preset_name, fixed)
     try:
@@ -211,8 +219,10 @@ def sweep(
         raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
     if not seed_list or workers < 1:
         raise ConfigError("--seeds needs at least one seed and --workers at least 1")
+    from .executor import check_backend
     from .sweep import expand, run_sweep
 
+    check_backend(backend, workers, address, gpus_per_run, max_retries)
     cells = expand(base, grid, zipped, seed_list)
     with _progress() as prog:
         from . import runs
@@ -222,7 +232,8 @@ def sweep(
 
         def on_cell(cell, status):
             prog.update(tid, advance=1, info=f"{status}: {cell.name}")
-        table = run_sweep(cells, out, workers=workers, on_cell=on_cell)
+        table = run_sweep(cells, out, workers=workers, on_cell=on_cell, backend=backend, address=address,
+                          gpus_per_run=gpus_per_run, max_retries=max_retries)
     from .plots import describe, sweep_curves_plot, sweep_plot
     from .sweep import curves
 

@@ -1,4 +1,5 @@
-"""Sweeps: grids of hyperparameters -> cells -> run dirs, trained by a pool of one-thread workers.
+"""Sweeps: grids of hyperparameters -> cells -> run dirs, trained by one-thread workers (a local process
+pool or Ray tasks, models.executor).
 
 A cell is a TrainConfig; its run dir is OUT/<axis=value__...__seed=S>. Finished cells are skipped and
 unfinished ones resumed, so a killed sweep simply runs again. `--zip` axes move together (e.g. bias
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -61,44 +61,38 @@ def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[in
     return cells
 
 
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _train_cell(cfg: TrainConfig, run_dir: str) -> dict:
+def _train_cell(item: tuple[TrainConfig, str]) -> dict:
     from .train import train_run
 
+    cfg, run_dir = item
     return train_run(cfg, run_dir, resume=True)
 
 
 def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
-              on_cell: Callable[[Cell, str], None] | None = None) -> list[dict]:
-    """Train every unfinished cell; returns the sweep table (also written to OUT/sweep.json)."""
-    import multiprocessing as mp
+              on_cell: Callable[[Cell, str], None] | None = None, backend: str = "local",
+              address: str | None = None, gpus_per_run: float | None = None, max_retries: int = 1) -> list[dict]:
+    """Train every unfinished cell through the executor of `backend` (models.executor); returns the sweep
+    table (also written to OUT/sweep.json). With Ray a failed cell is retried up to max_retries times."""
+    from .executor import check_backend, make_executor
 
+    check_backend(backend, workers, address, gpus_per_run, max_retries)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [c for c in cells if not runs.is_finished(out / c.name)]
+    todo = {c.name: c for c in cells if not runs.is_finished(out / c.name)}
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
     axes = list(cells[0].values) if cells else []
     runs.write_json(out / "sweep.json", {"cells": sweep_table(cells, out), "wall_s": None, "axes": axes})
     if todo:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker) as pool:
-            futs = {pool.submit(_train_cell, c.config, str(out / c.name)): c for c in todo}
-            for fut in as_completed(futs):
-                cell = futs[fut]
-                try:
-                    fut.result()
-                    status = "done"
-                except Exception as e:  # a failed cell is reported, the others go on
-                    errors[cell.name] = f"{type(e).__name__}: {e}".splitlines()[0]
-                    status = "failed"
+        root = out.resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
+        with make_executor(backend, workers, address, gpus_per_run, max_retries) as ex:
+            items = [(c.config, str(root / c.name)) for c in todo.values()]
+            for (_, run_dir), _, err in ex.map_unordered(_train_cell, items):
+                cell = todo[Path(run_dir).name]
+                if err is not None:  # a failed cell is reported, the others go on
+                    errors[cell.name] = f"{type(err).__name__}: {err}".splitlines()[0]
                 if on_cell:
-                    on_cell(cell, status)
+                    on_cell(cell, "failed" if err is not None else "done")
     table = sweep_table(cells, out, errors)
     # wall_s: this invocation's time (a resumed sweep counts only what it ran)
     runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0, "axes": axes})
