@@ -407,6 +407,10 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
          points: int = typer.Option(9, "--points", help="alphas per pair"),
          eval_size: int = typer.Option(16384, "--eval-size", help="eval samples per pair"),
          out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/map-SWEEP"),
+         workers: int = typer.Option(1, "--workers", help="worker processes, one row of pairs each (1: in "
+                                                         "this process)"),
+         backend: str = typer.Option("local", "--backend", help="local | ray (rows of pairs as Ray tasks)"),
+         address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT"),
          runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Aligned barriers for every pair, a graph with an edge below --tol, and its components (basins)."""
     from models.runs import RunError, is_finished, list_runs, load_run
@@ -414,6 +418,9 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
     _check(tol > 0, "--tol must be positive")
     _check(points >= 3 and eval_size >= 1, "--points must be at least 3 and --eval-size positive")
     _check(bool(runs_) != (sweep is not None), "give either RUNS... or --sweep DIR")
+    from models.executor import check_backend, make_executor
+
+    check_backend(backend, workers, address)
     if sweep is not None:
         if not sweep.is_dir():
             raise RunError(f"no sweep directory {sweep}")
@@ -442,7 +449,11 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
         done += 1
         update(done)
     try:
-        res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair)
+        if backend == "local" and workers == 1:
+            res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair)
+        else:
+            with make_executor(backend, workers, address) as ex:
+                res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair, executor=ex)
     finally:
         prog.stop()
     out.mkdir(parents=True, exist_ok=True)

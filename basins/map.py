@@ -7,6 +7,7 @@ whose relative aligned barrier (barrier / mean endpoint loss) is below `tol`; a 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 
@@ -24,29 +25,66 @@ def differing_fields(runs: list[Run]) -> list[str]:
     return [k for k in dicts[0] if k not in SKIP_FIELDS and len({repr(d.get(k)) for d in dicts}) > 1]
 
 
-def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_pair=None) -> dict:
-    """Naive and weight-aligned barriers (absolute and relative, Entezari's definition) for all pairs."""
+def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_pair=None, executor=None) -> dict:
+    """Naive and weight-aligned barriers (absolute and relative, Entezari's definition) for all pairs.
+
+    In-process by default; with an executor (models.executor) each row i of the pair matrix (the pairs
+    (i, j > i)) is one task that loads its runs from their paths, with the same numbers at equal threads."""
     from models.tasks import eval_set
 
     for r in runs[1:]:
         check_compatible(runs[0], r)
     cfg = runs[0].config
     x, y = eval_set(cfg, "cpu", eval_size)
-    alphas = np.linspace(0, 1, points)
-    inner = alphas[1:-1]
     ends = [float(path_losses(r.params, r.params, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
     n = len(runs)
+    if executor is None:
+        rows = (_row(runs, i, ends, points, x, y) for i in range(n - 1))
+    else:
+        paths = [str(Path(r.path).resolve()) for r in runs]
+        rows = (_outcome(*o) for o in executor.map_unordered(
+            _row_task, [(paths, i, ends, points, eval_size) for i in range(n - 1)]))
     out = {k: np.zeros((n, n)) for k in ("aligned", "aligned_rel", "naive", "naive_rel")}
-    for i, j in itertools.combinations(range(n), 2):
-        pa, pb = runs[i].params, runs[j].params
-        for kind, q in (("naive", pb), ("aligned", permute(pb, align(pa, pb, "weight").perm))):
-            loss = [ends[i], *path_losses(pa, q, inner, x, y, cfg.nonlinearity), ends[j]]
-            b = barriers(alphas, loss)
-            out[kind][i, j] = out[kind][j, i] = b["barrier"]
-            out[kind + "_rel"][i, j] = out[kind + "_rel"][j, i] = b["barrier_rel"]
-        if on_pair is not None:
-            on_pair(i, j)
+    for row in rows:
+        for i, j, b in row:
+            for k, v in b.items():
+                out[k][i, j] = out[k][j, i] = v
+            if on_pair is not None:
+                on_pair(i, j)
     return {"endpoint_loss": ends, **{k: v.tolist() for k, v in out.items()}}
+
+
+def _row(runs: list, i: int, ends: list[float], points: int, x, y) -> list[tuple[int, int, dict]]:
+    """Barriers of the pairs (i, j) for j > i: naive and after weight matching."""
+    alphas = np.linspace(0, 1, points)
+    nl = runs[i].config.nonlinearity
+    res = []
+    for j in range(i + 1, len(runs)):
+        pa, pb = runs[i].params, runs[j].params
+        b = {}
+        for kind, q in (("naive", pb), ("aligned", permute(pb, align(pa, pb, "weight").perm))):
+            loss = [ends[i], *path_losses(pa, q, alphas[1:-1], x, y, nl), ends[j]]
+            bb = barriers(alphas, loss)
+            b[kind], b[kind + "_rel"] = bb["barrier"], bb["barrier_rel"]
+        res.append((i, j, b))
+    return res
+
+
+def _row_task(item: tuple) -> list[tuple[int, int, dict]]:
+    """A worker's row: load runs i.. from their paths (runs before i are not needed) and compute it."""
+    from models.runs import load_run
+    from models.tasks import eval_set
+
+    paths, i, ends, points, eval_size = item
+    runs = [None] * i + [load_run(p) for p in paths[i:]]
+    x, y = eval_set(runs[i].config, "cpu", eval_size)
+    return _row(runs, i, ends, points, x, y)
+
+
+def _outcome(item, result, error):
+    if error is not None:
+        raise error
+    return result
 
 
 def components(rel: np.ndarray, tol: float) -> list[list[int]]:
@@ -61,8 +99,9 @@ def components(rel: np.ndarray, tol: float) -> list[list[int]]:
     return sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c[0]))
 
 
-def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int = 16384, on_pair=None) -> dict:
-    m = barrier_matrix(runs, points, eval_size, on_pair)
+def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int = 16384, on_pair=None,
+              executor=None) -> dict:
+    m = barrier_matrix(runs, points, eval_size, on_pair, executor)
     comps = components(m["aligned_rel"], tol)
     fields = differing_fields(runs)
     info = []
