@@ -35,7 +35,9 @@ LABELS = {"lr": "learning rate", "bias_init": "initial mean bias", "bias_decay":
 SHORT = {"bias_init": "bias", "bias_decay": "decay"}
 
 
-def _fmt(v) -> str:
+def _fmt(v, axis: str = "") -> str:
+    if axis == "eps" and isinstance(v, float) and 0 < v < 1 and abs(1 / v - round(1 / v)) < 1e-9:
+        return f"1/{round(1 / v)}"
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -94,7 +96,7 @@ def select(sweep_dir: Path, kind: str, at: dict | None = None) -> dict:
 
 
 def _label(line_axes, key) -> str:
-    return ", ".join(f"{SHORT.get(a, a)}={_fmt(v)}" for a, v in zip(line_axes, key))
+    return ", ".join(f"{SHORT.get(a, a)}={_fmt(v, a)}" for a, v in zip(line_axes, key))
 
 
 def _colours(n: int):
@@ -104,7 +106,7 @@ def _colours(n: int):
 
 def _title(sel: dict, cfg, extra: str) -> str:
     var = sel["var"]
-    held = ", ".join(f"{SHORT.get(a, a)}={_fmt(v)}" for a, v in sel["held"].items())
+    held = ", ".join(f"{SHORT.get(a, a)}={_fmt(v, a)}" for a, v in sel["held"].items())
     seeds = sorted({r["seed"] for _, rs in sel["groups"] for r in rs})
     what = " with ".join(LABELS.get(a, a) for a in sel["line_axes"])
     return (f"{sel['dir'].name}: {what} compared{f' at {held}' if held else ''} "
@@ -168,12 +170,13 @@ def _loss_series(metrics: list[list[dict]]):
 
 
 def _xaxis(sel: dict):
-    """x positions of the groups in the summary panels: the variable's value where each value is one
-    group (log scale for lr, eps, k), else evenly spaced categories labelled by every line axis."""
+    """x positions of the groups in the summary panels: the variable's value where it alone labels the
+    lines (log scale for lr, eps, k), else evenly spaced categories labelled by every line axis (e.g. bias
+    and decay moving together)."""
     var = sel["var"]
     keys = [k for k, _ in sel["groups"]]
     vals = [k[0] for k in keys]
-    if len(set(vals)) == len(vals) and all(isinstance(v, (int, float)) for v in vals):
+    if len(sel["line_axes"]) == 1 and all(isinstance(v, (int, float)) for v in vals):
         log = var in ("lr", "eps", "k") and min(vals) > 0
         return np.array(vals, dtype=float), log, None
     return np.arange(len(keys), dtype=float), False, [_label(sel["line_axes"], k).replace(", ", "\n") for k in keys]
@@ -223,22 +226,18 @@ def _main_figure(sel: dict, data: dict):
 
     summary(a_final, "mono_per_N", fmt="o-", color="C0", label="mono / N (per feature)")
     summary(a_final, "mono_per_k", fmt="s--", color="C1", mfc="none", label="mono / k (per neuron)")
+    summary(a_final, "dead_count", scale_by="k", fmt="^:", color="grey", label="dead / k")
     a_final.axhline(1, ls=":", color="k", lw=0.8)
-    a_final.set(ylabel="final monosemantic fraction", title="final monosemanticity (mean, seed range)")
+    a_final.set(ylabel="final fraction", title="final monosemantic and dead neurons (mean, seed range)")
     a_final.legend(fontsize=8)
-    h1 = summary(a_eval, "final_loss", fmt="o-", color="C3", label="eval loss")
-    a_eval.set(ylabel="final eval loss", title="final eval loss and dead neurons")
-    a_dead = a_eval.twinx()
-    h2 = summary(a_dead, "dead_count", scale_by="k", fmt="^:", color="grey", label="dead / k (right axis)")
-    a_dead.set_ylabel("dead neurons / k")
-    a_dead.set_ylim(bottom=-0.02, top=max(0.1, a_dead.get_ylim()[1]))
-    a_eval.legend([h1, h2], ["eval loss (left)", "dead / k (right)"], fontsize=8)
+    summary(a_eval, "final_loss", fmt="o-", color="C3")
+    a_eval.set(ylabel="final eval loss (fixed 2^16-sample set)", title="final eval loss (mean, seed range)")
     xlabel = LABELS.get(sel["var"], sel["var"]) if ticks is None else " / ".join(SHORT.get(a, a) for a in sel["line_axes"])
     for ax in (a_final, a_eval):
         ax.set_xlabel(xlabel)
         if logx:
             ax.set_xscale("log", base=2 if sel["var"] == "k" else 10)
-            ax.set_xticks(xs, [_fmt(v) for v in xs])
+            ax.set_xticks(xs, [_fmt(int(v) if sel["var"] == "k" else float(v), sel["var"]) for v in xs])
             ax.minorticks_off()
         if ticks is not None:
             ax.set_xticks(xs, ticks, fontsize=8)
@@ -257,7 +256,7 @@ def _main_figure(sel: dict, data: dict):
         a_neuron.text(n_feat, a_neuron.get_ylim()[1], " N features", va="top", fontsize=8)
     a_neuron.set(xlabel="neuron, sorted by decreasing r_j", ylabel="final b1",
                  title=f"bias by neuron (seed {groups[0]['rows'][0]['seed']}; thick: monosemantic, thin: poly)")
-    a_neuron.legend(fontsize=7)
+    a_neuron.legend(fontsize=7, loc="best", framealpha=0.9)
     fig.suptitle(_title(sel, groups[0]["cfg"], "; thick lines: mean over seeds, thin: each seed"), fontsize=10)
     fig.tight_layout()
     return fig
@@ -290,6 +289,6 @@ def _sfa_figure(sel: dict, data: dict):
         ax.title.set_fontsize(9)
     axs[0][0].set_ylabel("neuron (monosemantic by feature above the cyan line, then polysemantic)")
     fig.colorbar(im, ax=axs[0].tolist(), label="activation for one feature at amplitude 1", shrink=0.8)
-    fig.suptitle(_title(sel, groups[0]["cfg"], "; single-feature activations of the lowest, middle and highest value"),
+    fig.suptitle(_title(sel, groups[0]["cfg"], "; single-feature activations of the lowest, middle and highest value (all-black rows: dead neurons)"),
                  fontsize=10)
     return fig
