@@ -313,8 +313,12 @@ def paper_sweep(
     name: str = typer.Argument(..., help="a batch of the paper's Table 1: LR1..LR5, B1..B5, E1..E4, K0..K2, RG1, RP1, D1"),
     out: Optional[Path] = typer.Option(None, "--out", help="sweep directory (default runs/paper/NAME)"),
     seeds: str = typer.Option("", "--seeds", help="comma-separated seeds (default: the paper's one run per value)"),
-    workers: int = typer.Option(1, "--workers", help="worker processes"),
+    workers: int = typer.Option(1, "--workers", help="worker processes (Ray: CPUs of a local instance)"),
     print_only: bool = typer.Option(False, "--print", help="print the batch and its `models sweep` command; train nothing"),
+    backend: str = typer.Option("local", "--backend", help="local | ray, as for `models sweep`"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT"),
+    gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per run"),
+    max_retries: int = typer.Option(1, "--max-retries", help="Ray: retries of a failed run"),
 ):
     """Train one of the paper's Table 1 batches at paper scale (batch 8192, 2^17 steps: a GPU or cluster
     job) as a sweep. Train flags after the options override fixed values (e.g. --device cuda, --steps 4096).
@@ -327,8 +331,9 @@ def paper_sweep(
         seed_list = [int(x) for x in seeds.split(",") if x.strip()] or s["seeds"]
     except ValueError:
         raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
-    if workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    from .executor import check_backend
+
+    check_backend(backend, workers, address, gpus_per_run, max_retries)
     overrides = _parse_extra(ctx.args)
     cells = paper_sweeps.cells(s["name"], seed_list, overrides)
     if print_only:
@@ -342,7 +347,8 @@ def paper_sweep(
     with _progress() as prog:
         tid = prog.add_task(f"{s['name']} -> {out}", total=len(cells), info="")
         table = run_sweep(cells, out, workers=workers,
-                          on_cell=lambda cell, status: prog.update(tid, advance=1, info=f"{status}: {cell.name}"))
+                          on_cell=lambda cell, status: prog.update(tid, advance=1, info=f"{status}: {cell.name}"),
+                          backend=backend, address=address, gpus_per_run=gpus_per_run, max_retries=max_retries)
     axes = list(cells[0].values)
     title = f"{s['name']}: {describe(cells[0].config, swept=axes)}"
     sweep_plot(table, axes, out / "sweep.png", title=title)
