@@ -148,9 +148,8 @@ def interpolation(ra, rb, points: int, method: str, eval_size: int | None) -> di
            "alphas": naive.alphas, "loss_naive": naive.loss, "loss_aligned": alp.loss,
            "mono_naive": naive.mono, "mono_aligned": alp.mono}
     for kind, p in (("naive", naive), ("aligned", alp)):
-        for k, v in p.barriers.items():
-            res[k.replace("barrier", f"barrier_{kind}", 1) if k == "barrier" else
-                k.replace("barrier_", f"barrier_{kind}_", 1)] = v
+        for k, v in p.barriers.items():  # barrier -> barrier_naive, barrier_mean_rel -> barrier_naive_mean_rel
+            res[f"barrier_{kind}{k[len('barrier'):]}"] = v
     res.update({"endpoint_loss_a": naive.loss[0], "endpoint_loss_b": naive.loss[-1],
                 "permuted_b_max_output_change": diff, "permutation": al.perm.tolist(),
                 "alignment": {k: v for k, v in al.to_dict().items() if k != "permutation"},
