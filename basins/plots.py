@@ -115,7 +115,8 @@ def cbft_plot(res: dict, a, path: Path) -> None:
     if hb:
         axes[0].plot([m["step"] for m in hb], [m["barrier_loss"] for m in hb], lw=0.8,
                      label="|target - L(t A + (1-t) theta)| (batch)")
-    axes[0].axhline(res["target"], color="grey", ls=":", label="target loss on the path")
+    if not res["control"]:
+        axes[0].axhline(res["target"], color="grey", ls=":", label="target loss on the path")
     axes[0].set(xlabel="step", ylabel="loss", yscale="log", title="training")
     for kind, style in (("naive", "--"), ("aligned", "-")):
         axes[1].plot(res["alphas"], res[f"loss_{kind}"], style, marker="o", ms=3,
@@ -128,10 +129,12 @@ def cbft_plot(res: dict, a, path: Path) -> None:
     for ax in axes:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    what = ("Control (task-only Adam, no barrier steps)" if res["control"] else "Connectivity-based fine-tuning")
-    fig.suptitle(f"{what} from A = {_label(a.name, a.config, a.summary)}\n"
-                 f"{describe(a.config)}; margin {res['margin']}, {res['steps']} steps + {res['finetune']} "
-                 f"task-only steps, Adam lr {res['lr']:g}", fontsize=8)
+    if res["control"]:
+        what, recipe = "Control (task-only Adam, no barrier steps)", f"{res['steps']} steps"
+    else:
+        what, recipe = "Connectivity-based fine-tuning", f"margin {res['margin']}, {res['steps']} step pairs"
+    fig.suptitle(f"{what} from A = {_label(a.name, a.config, a.summary)}\n{describe(a.config)}; {recipe} + "
+                 f"{res['finetune']} task-only steps, Adam lr {res['lr']:g}", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
