@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from models.runs import Run, is_finished, load_run
+from models.runs import Run, RunError, is_finished, load_run, read_config
 
 from .align import align, align_runs, permute
 from .interpolate import linear_path
@@ -41,11 +41,10 @@ def lambda_dir(out: Path, lam: float) -> Path:
     return Path(out) / f"lambda_{lam:g}"
 
 
-def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> tuple[dict, float]:
-    """Weight-match pb to pa, then the barriers of the straight path and mono/N at its middle."""
+def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> dict:
+    """Weight-match pb to pa, then the barriers of the straight path."""
     pb = permute(pb, align(pa, pb, "weight").perm)
-    path = linear_path(pa, pb, cfg, points, eval_size)
-    return path.barriers, path.mono[len(path.mono) // 2] if path.mono else None
+    return linear_path(pa, pb, cfg, points, eval_size, with_mono=False).barriers
 
 
 def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release: int = 0,
@@ -62,12 +61,15 @@ def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release:
     rows = []
     for lam in lambdas:
         d = lambda_dir(out, lam)
+        if is_finished(d) and read_config(d) != cfg:
+            raise RunError(f"{d} was trained with other settings than these (steps, lr or start); "
+                           "pass --force to start the hop afresh")
         if not is_finished(d):
             train_run(cfg, d, resume=True, start_params=a.params, grad_hook=pull(target, lam, steps),
                       on_progress=on_progress)
         r = load_run(d)
-        to_b, _ = aligned_barrier(r.params, b.params, cfg, points, eval_size)
-        to_a, _ = aligned_barrier(r.params, a.params, cfg, points, eval_size)
+        to_b = aligned_barrier(r.params, b.params, cfg, points, eval_size)
+        to_a = aligned_barrier(r.params, a.params, cfg, points, eval_size)
         mono = r.summary["mono_per_N"]
         row = {"lambda": lam, "run": str(d), "final_loss": r.summary["final_loss"], "mono_per_N": mono,
                "dead_count": r.summary["dead_count"],

@@ -73,6 +73,10 @@ def test_map_hop_cbft_and_curve_run_end_to_end(tiny_runs, tmp_path):
     assert [row["lambda"] for row in rows] == [0, 1]
     assert rows[1]["distance_to_b"] < rows[0]["distance_to_b"]  # the pull pulls
     assert load_run(rows[1]["run"]).config.steps == 64
+    (tmp_path / "hop" / "hop.json").unlink()  # an unfinished hop resumes, but not with other settings
+    r = cli("basins", "hop", tiny_runs / "s0", tiny_runs / "s2", "--lambdas", "0,1", "--steps", "32",
+            "--release", "0", "--points", "5", "--eval-size", "2048", "--out", tmp_path / "hop")
+    assert r.returncode != 0 and "other settings" in r.stderr and "Traceback" not in r.stderr
 
     r = cli("basins", "cbft", tiny_runs / "s2", "--steps", "64", "--points", "5", "--out", tmp_path / "cbft")
     assert r.returncode == 0, r.stderr
