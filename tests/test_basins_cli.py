@@ -85,7 +85,7 @@ def test_map_hop_cbft_and_curve_run_end_to_end(tiny_runs, tmp_path):
     assert load_run(tmp_path / "cbft").summary["mono_per_N"] == c["mono_after"]
 
     r = cli("basins", "curve", tiny_runs / "s0", tiny_runs / "s1", "--steps", "32", "--points", "7",
-            "--out", tmp_path / "curve")
+            "--eval-size", "4096", "--out", tmp_path / "curve")
     assert r.returncode == 0, r.stderr
     cu = json.loads((tmp_path / "curve" / "curve.json").read_text())
     assert cu["loss_curve"][0] == pytest.approx(cu["loss_line"][0], rel=1e-6)
