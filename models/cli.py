@@ -21,9 +21,14 @@ def fail(msg: str, code: int = 2):
     raise typer.Exit(code)
 
 
-def guarded(fn):
-    """Turn the library's user-facing errors into one line on stderr and a non-zero exit."""
+def guarded(fn=None, *, interrupted: str = "interrupted; the run's last saved state is kept: "
+                                             "rerun with --resume to continue"):
+    """Turn the library's user-facing errors into one line on stderr and a non-zero exit.
+    `@guarded` or `@guarded(interrupted=...)` (what to say on Ctrl-C)."""
     import functools
+
+    if fn is None:
+        return functools.partial(guarded, interrupted=interrupted)
 
     @functools.wraps(fn)
     def wrapper(*a, **kw):
@@ -34,7 +39,7 @@ def guarded(fn):
         except (ConfigError, RunError) as e:
             fail(str(e))
         except KeyboardInterrupt:
-            fail("interrupted; the run's last saved state is kept: rerun with --resume to continue", 130)
+            fail(interrupted, 130)
     return wrapper
 
 

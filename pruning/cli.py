@@ -5,14 +5,13 @@ created; a killed command resumes when run again with the same flags.
 """
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from models.cli import build_config
+from models.cli import _console, _progress, _threads, build_config, guarded
 from models.config import PRESETS, ConfigError, coerce
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=(
@@ -22,25 +21,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-def fail(msg: str, code: int = 2):
-    typer.echo(f"error: {msg}", err=True)
-    raise typer.Exit(code)
-
-
-def guarded(fn):
-    """The library's user-facing errors as one line on stderr and a non-zero exit (as models.cli does)."""
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        from models.runs import RunError
-
-        try:
-            return fn(*a, **kw)
-        except (ConfigError, RunError) as e:
-            fail(str(e))
-        except KeyboardInterrupt:
-            fail("interrupted; finished levels and the last saved state are kept: rerun the same command to resume",
-                 130)
-    return wrapper
+guarded = guarded(interrupted="interrupted; finished levels and the last saved state are kept: "
+                    "rerun the same command to resume")  # a killed prune resumes by rerunning
 
 
 def split_args(tokens: list[str]) -> tuple[Optional[str], dict]:
@@ -60,26 +42,6 @@ def split_args(tokens: list[str]) -> tuple[Optional[str], dict]:
                 raise ConfigError(f"unexpected argument {a!r}: give at most one RUN")
             run, i = a, i + 1
     return run, flags
-
-
-def _console():
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
-
-
-def _threads(n: Optional[int]) -> None:
-    import torch
-
-    if n:
-        torch.set_num_threads(n)
 
 
 @app.command(context_settings=EXTRA)
