@@ -211,6 +211,8 @@ def sweep(
                                                                   "a local Ray instance)"),
     gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per cell, e.g. 0.25"),
     max_retries: int = typer.Option(1, "--max-retries", help="Ray: retries of a failed cell"),
+    instances: int = typer.Option(1, "--instances", help="train up to this many equal-shape cells as one batched "
+                                  "model per worker; pays for tiny models on a CPU (benchmarks/README.md)"),
 ):
     """Train a grid of runs. Any `models train` flag after the options fixes that value for every cell
     (e.g. `--steps 4096 --k 512`). Finished cells are skipped, so a killed sweep resumes by rerunning.
@@ -222,8 +224,8 @@ def sweep(
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
-    if not seed_list or workers < 1:
-        raise ConfigError("--seeds needs at least one seed and --workers at least 1")
+    if not seed_list or workers < 1 or instances < 1:
+        raise ConfigError("--seeds needs at least one seed, --workers and --instances at least 1")
     from .executor import check_backend
     from .sweep import expand, run_sweep
 
@@ -238,7 +240,7 @@ def sweep(
         def on_cell(cell, status):
             prog.update(tid, advance=1, info=f"{status}: {cell.name}")
         table = run_sweep(cells, out, workers=workers, on_cell=on_cell, backend=backend, address=address,
-                          gpus_per_run=gpus_per_run, max_retries=max_retries)
+                          gpus_per_run=gpus_per_run, max_retries=max_retries, instances=instances)
     from .plots import describe, sweep_curves_plot, sweep_plot
     from .sweep import curves
 
@@ -324,6 +326,8 @@ def paper_sweep(
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT"),
     gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per run"),
     max_retries: int = typer.Option(1, "--max-retries", help="Ray: retries of a failed run"),
+    instances: int = typer.Option(1, "--instances", help="runs of equal shape trained as one batched model "
+                                  "(as for `models sweep`)"),
 ):
     """Train one of the paper's Table 1 batches at paper scale (batch 8192, 2^17 steps: a GPU or cluster
     job) as a sweep. Train flags after the options override fixed values (e.g. --device cuda, --steps 4096).
@@ -353,7 +357,8 @@ def paper_sweep(
         tid = prog.add_task(f"{s['name']} -> {out}", total=len(cells), info="")
         table = run_sweep(cells, out, workers=workers,
                           on_cell=lambda cell, status: prog.update(tid, advance=1, info=f"{status}: {cell.name}"),
-                          backend=backend, address=address, gpus_per_run=gpus_per_run, max_retries=max_retries)
+                          backend=backend, address=address, gpus_per_run=gpus_per_run, max_retries=max_retries,
+                          instances=instances)
     axes = list(cells[0].values)
     title = f"{s['name']}: {describe(cells[0].config, swept=axes)}"
     sweep_plot(table, axes, out / "sweep.png", title=title)

@@ -4,6 +4,8 @@ LAMB follows torch_optimizer 0.3.0's Lamb, which the paper used: betas (0.9, 0.9
 weight decay, no debiasing, weight norm clamped to [0, 10], trust ratio 1 where either norm is 0.
 Unlike the reference, the trust ratio stays on the device (no host sync per parameter). State being
 plain tensors keeps resume files pickle-free and lets pruning reach the moments of single weights.
+With instances=True the leading dim of every tensor indexes independent models (models.batched): LAMB's
+norms are taken per instance and lr may be a tensor with one learning rate per instance.
 """
 from __future__ import annotations
 
@@ -19,8 +21,9 @@ class Optimizer:
     betas: tuple[float, float]
     eps: float
 
-    def __init__(self, params: dict[str, torch.Tensor]):
+    def __init__(self, params: dict[str, torch.Tensor], instances: bool = False):
         self.params = params
+        self.instances = instances
         self.exp_avg = {n: torch.zeros_like(p) for n, p in params.items()}
         self.exp_avg_sq = {n: torch.zeros_like(p) for n, p in params.items()}
         self.step_count = 0
@@ -32,12 +35,13 @@ class Optimizer:
         v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
         return m, v
 
-    def step(self, lr: float) -> None:
+    def step(self, lr: float | torch.Tensor) -> None:
+        """One update at learning rate lr (a float, or with instances=True a tensor of E rates)."""
         self.step_count += 1
         with torch.no_grad():
             for name, p in self.params.items():
                 if p.grad is not None:
-                    self._update(name, p, p.grad, lr)
+                    self._update(name, p, p.grad, _per_instance(lr, p))
 
     def _update(self, name, p, grad, lr):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -55,14 +59,24 @@ class Optimizer:
         self.step_count = int(state["step_count"])
 
 
+def _per_instance(lr: float | torch.Tensor, p: torch.Tensor) -> float | torch.Tensor:
+    """A tensor of E learning rates shaped to broadcast over p's non-instance dims."""
+    return lr.view(-1, *[1] * (p.ndim - 1)) if isinstance(lr, torch.Tensor) else lr
+
+
 class Lamb(Optimizer):
     betas, eps, clamp = LAMB_BETAS, LAMB_EPS, LAMB_CLAMP
+
+    def _norm(self, t: torch.Tensor) -> torch.Tensor:
+        if self.instances:  # one norm per model: over every dim but the leading one
+            return torch.linalg.vector_norm(t, dim=tuple(range(1, t.ndim)), keepdim=True)
+        return torch.linalg.vector_norm(t)
 
     def _update(self, name, p, grad, lr):
         m, v = self._moments(name, grad)
         adam_step = m / v.sqrt().add_(self.eps)
-        w_norm = torch.linalg.vector_norm(p).clamp(0, self.clamp)
-        a_norm = torch.linalg.vector_norm(adam_step)
+        w_norm = self._norm(p).clamp(0, self.clamp)
+        a_norm = self._norm(adam_step)
         trust = torch.where((w_norm == 0) | (a_norm == 0), torch.ones_like(w_norm), w_norm / a_norm)
         p.sub_(adam_step.mul_(trust * lr))
 
@@ -75,11 +89,14 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         t = self.step_count
         denom = (v.sqrt() / (1 - b2**t) ** 0.5).add_(self.eps)
-        p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
+        if isinstance(lr, torch.Tensor):
+            p.sub_(m / denom * (lr / (1 - b1**t)))
+        else:
+            p.addcdiv_(m, denom, value=-lr / (1 - b1**t))
 
 
 OPTIMIZERS = {"lamb": Lamb, "adam": Adam}
 
 
-def make_optimizer(name: str, params: dict[str, torch.Tensor]) -> Optimizer:
-    return OPTIMIZERS[name](params)
+def make_optimizer(name: str, params: dict[str, torch.Tensor], instances: bool = False) -> Optimizer:
+    return OPTIMIZERS[name](params, instances)

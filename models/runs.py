@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .config import ConfigError, TrainConfig
@@ -68,13 +68,28 @@ def write_json(path: Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=1) + "\n")
 
 
+def resume_step(run_dir: Path) -> int:
+    """The step a run would resume from: its resume state's, 0 when it has none, -1 when it is unreadable
+    (training it then reports the corrupt file)."""
+    p = Path(run_dir) / RESUME
+    if not p.exists():
+        return 0
+    try:
+        with safe_open(str(p), "pt") as f:
+            return int(f.get_tensor("step"))
+    except (SafetensorError, OSError, ValueError, KeyError):
+        return -1
+
+
 def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     clean = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     _atomic(path, lambda tmp: save_file(clean, tmp))
 
 
 def write_metrics(path: Path, metrics: list[dict]) -> None:
-    write_text(path, "".join(json.dumps(m) + "\n" for m in metrics))
+    """One JSON line per entry, in step order (stable), however the entries were gathered: a resumed run
+    flushes its logged losses at other moments than an uninterrupted one, and writes the same file."""
+    write_text(path, "".join(json.dumps(m) + "\n" for m in sorted(metrics, key=lambda m: m["step"])))
 
 
 def save_figure(fig, path: Path) -> None:

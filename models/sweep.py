@@ -61,21 +61,44 @@ def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[in
     return cells
 
 
-def _train_cell(item: tuple[TrainConfig, str]) -> dict:
-    from .train import train_run
+def _train_cells(items: list[tuple[TrainConfig, str]]) -> list[dict]:
+    """One executor item: a lone cell through train_run, several as instances of one batched model."""
+    if len(items) == 1:
+        from .train import train_run
 
-    cfg, run_dir = item
-    return train_run(cfg, run_dir, resume=True)
+        cfg, run_dir = items[0]
+        return [train_run(cfg, run_dir, resume=True)]
+    from .batched import train_batched
+
+    return train_batched([c for c, _ in items], [d for _, d in items], resume=True)
+
+
+def group_cells(items: list[tuple[TrainConfig, str]], instances: int) -> list[list[tuple[TrainConfig, str]]]:
+    """Executor items: cells that can share a batched model (equal shapes and loop, standing at the same
+    resume step) in groups of at most `instances`; every cell alone when instances is 1."""
+    if instances <= 1:
+        return [[it] for it in items]
+    from .batched import batch_key
+
+    groups: dict[tuple, list] = {}
+    for cfg, run_dir in items:
+        groups.setdefault((batch_key(cfg), runs.resume_step(Path(run_dir))), []).append((cfg, run_dir))
+    return [g[i:i + instances] for g in groups.values() for i in range(0, len(g), instances)]
 
 
 def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
               on_cell: Callable[[Cell, str], None] | None = None, backend: str = "local",
-              address: str | None = None, gpus_per_run: float | None = None, max_retries: int = 1) -> list[dict]:
+              address: str | None = None, gpus_per_run: float | None = None, max_retries: int = 1,
+              instances: int = 1) -> list[dict]:
     """Train every unfinished cell through the executor of `backend` (models.executor); returns the sweep
-    table (also written to OUT/sweep.json). With Ray a failed cell is retried up to max_retries times."""
+    table (also written to OUT/sweep.json). With Ray a failed cell is retried up to max_retries times.
+    instances > 1 trains up to that many equal-shape cells as one batched model per executor item
+    (models.batched): it pays for tiny models on a CPU and many small ones on a GPU (benchmarks/README.md)."""
     from .executor import check_backend, make_executor
 
     check_backend(backend, workers, address, gpus_per_run, max_retries)
+    if instances < 1:
+        raise ConfigError(f"--instances must be at least 1, got {instances}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     todo = {c.name: c for c in cells if not runs.is_finished(out / c.name)}
@@ -86,13 +109,14 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
     if todo:
         root = out.resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
         with make_executor(backend, workers, address, gpus_per_run, max_retries) as ex:
-            items = [(c.config, str(root / c.name)) for c in todo.values()]
-            for (_, run_dir), _, err in ex.map_unordered(_train_cell, items):
-                cell = todo[Path(run_dir).name]
-                if err is not None:  # a failed cell is reported, the others go on
-                    errors[cell.name] = f"{type(err).__name__}: {err}".splitlines()[0]
-                if on_cell:
-                    on_cell(cell, "failed" if err is not None else "done")
+            items = group_cells([(c.config, str(root / c.name)) for c in todo.values()], instances)
+            for group, _, err in ex.map_unordered(_train_cells, items):
+                for _, run_dir in group:
+                    cell = todo[Path(run_dir).name]
+                    if err is not None:  # a failed cell (or batch) is reported, the others go on
+                        errors[cell.name] = f"{type(err).__name__}: {err}".splitlines()[0]
+                    if on_cell:
+                        on_cell(cell, "failed" if err is not None else "done")
     table = sweep_table(cells, out, errors)
     # wall_s: this invocation's time (a resumed sweep counts only what it ran)
     runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0, "axes": axes})

@@ -64,6 +64,42 @@ def data_bias(params: dict[str, torch.Tensor], task: Task, cfg: TrainConfig) -> 
     return -top - cfg.data_bias_margin
 
 
+def data_generator(cfg: TrainConfig, device: torch.device) -> torch.Generator:
+    """The run's data stream (seeded by cfg.seed alone)."""
+    return torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + _DATA_STREAM)
+
+
+def start_run(cfg: TrainConfig, device: torch.device, start_params: dict[str, torch.Tensor] | None = None
+              ) -> tuple[dict[str, torch.Tensor], Task, dict[str, torch.Tensor]]:
+    """A fresh run's task tensors, task and initial weights on `device` (start_params replace the drawn init)."""
+    task_tensors = make_task_tensors(cfg)
+    task = Task(cfg, device, task_tensors)
+    init = init_params(cfg, torch.Generator().manual_seed(cfg.seed))
+    if start_params is not None:
+        init = {n: start_params[n].detach().clone().float().cpu() for n in ("W1", "b1", "W2")}
+    init = {n: t.to(device) for n, t in init.items()}
+    if cfg.bias_init == "data" and start_params is None:
+        init["b1"] = data_bias(init, task, cfg)
+    return task_tensors, task, init
+
+
+def resumed_metrics(run_dir: Path, start: int) -> list[dict]:
+    """The metrics a run had logged up to its resume state at `start` (later lines are dropped)."""
+    return [m for m in runs.read_metrics(run_dir / runs.METRICS) if m["step"] <= start
+            and not ("loss" in m and m["step"] >= start)]
+
+
+def write_checkpoint(run_dir: Path, cfg: TrainConfig, params: dict[str, torch.Tensor], single: torch.Tensor,
+                     done: int, metrics: list[dict]) -> int | None:
+    """Weights after update `done` to checkpoints/, their metric appended to metrics; returns mono count."""
+    runs.write_tensors(run_dir / runs.CHECKPOINTS / f"step_{done:07d}.safetensors", params)
+    mono = measure(params, single, cfg.nonlinearity)
+    metrics.append({"step": done, "mono": None if mono is None else mono.mono_count,
+                    "dead": None if mono is None else mono.dead_count,
+                    "mean_bias": float(params["b1"].mean())})
+    return None if mono is None else mono.mono_count
+
+
 def prepare_run_dir(run_dir: Path, cfg: TrainConfig, resume: bool, force: bool) -> bool:
     """Check the run directory may be (re)used; returns True when training should resume from it."""
     if not run_dir.exists():
@@ -147,21 +183,14 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
     do_resume = prepare_run_dir(run_dir, cfg, resume, force)
     device = resolve_device(cfg.device)
 
-    task_tensors = make_task_tensors(cfg)
-    task = Task(cfg, device, task_tensors)
-    init = init_params(cfg, torch.Generator().manual_seed(cfg.seed))
-    if start_params is not None:
-        init = {n: start_params[n].detach().clone().float().cpu() for n in ("W1", "b1", "W2")}
-    init = {n: t.to(device) for n, t in init.items()}
-    if cfg.bias_init == "data" and start_params is None:
-        init["b1"] = data_bias(init, task, cfg)
+    task_tensors, task, init = start_run(cfg, device, start_params)
     masks = {n: m.to(device=device, dtype=torch.bool) for n, m in (masks or {}).items()}
     for n, m in masks.items():
         init[n] = init[n] * m
 
     params = {n: t.clone().requires_grad_(True) for n, t in init.items()}
     opt = make_optimizer(cfg.optimizer, params)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed * 1_000_003 + _DATA_STREAM)
+    gen = data_generator(cfg, device)
     metrics: list[dict] = []
     start, wall_before = 0, 0.0
 
@@ -178,8 +207,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
         gen.set_state(state["gen"])
         start = int(state["step"])
         wall_before = float(state["wall_s"])
-        metrics = [m for m in runs.read_metrics(run_dir / runs.METRICS) if m["step"] <= start
-                   and not ("loss" in m and m["step"] >= start)]
+        metrics = resumed_metrics(run_dir, start)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         runs.write_json(run_dir / runs.CONFIG, config_record(cfg, device))
@@ -220,13 +248,8 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
         if after_step is not None:
             after_step(done, params, opt, masks)
         if is_checkpoint(done):
-            p = {n: t.detach() for n, t in params.items()}
-            runs.write_tensors(run_dir / runs.CHECKPOINTS / f"step_{done:07d}.safetensors", p)
-            mono = measure(p, single, cfg.nonlinearity)
-            metrics.append({"step": done, "mono": None if mono is None else mono.mono_count,
-                            "dead": None if mono is None else mono.dead_count,
-                            "mean_bias": float(p["b1"].mean())})
-            last_mono = None if mono is None else mono.mono_count
+            last_mono = write_checkpoint(run_dir, cfg, {n: t.detach() for n, t in params.items()}, single,
+                                         done, metrics)
         if is_checkpoint(done) or done % SAVE_EVERY == 0:
             save_state(done)
         if on_progress is not None and (done % 64 == 0 or done == cfg.steps):
@@ -243,8 +266,9 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
 
 def finish_run(run_dir: Path, cfg: TrainConfig, params: dict[str, torch.Tensor], metrics: list[dict],
                device: torch.device, task: Task, masks: dict[str, torch.Tensor], *, wall_s: float,
-               steps_per_s: float | None) -> dict:
-    """Final eval, metric, plots, model.safetensors; summary.json last, which marks the run finished."""
+               steps_per_s: float | None, extra: dict | None = None) -> dict:
+    """Final eval, metric, plots, model.safetensors; summary.json last, which marks the run finished.
+    `extra` adds fields to the summary (e.g. how a batched run was trained)."""
     from . import plots
 
     p = {n: t.detach() for n, t in params.items()}
@@ -272,6 +296,7 @@ def finish_run(run_dir: Path, cfg: TrainConfig, params: dict[str, torch.Tensor],
         "steps_per_s": steps_per_s,
         "threads": torch.get_num_threads(),
         "device": str(device),
+        **(extra or {}),
     }
     A = single_feature_activations(p, task.single_feature_inputs(), cfg.nonlinearity).cpu()
     plots.training_plot(metrics, cfg, run_dir / "training.png", title=run_dir.name)

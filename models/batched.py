@@ -1,0 +1,184 @@
+"""Batched-instances training: E runs of one shape trained as one stacked model, each into its own run dir.
+
+Weights are stacked along a leading instance dim (W1: E x k x d, b1: E x k, W2: E x out x k); one bmm per
+layer replaces E small matmuls, and the per-instance losses are summed, so each instance's gradient is
+exactly its own run's. Every instance keeps its own config (lr, seed, bias init and decay, l1, eps, task
+seed), its own data stream and its own run dir, written as train_run writes it, resume state included:
+a run started batched can be resumed alone and the other way round, and its numbers equal train_run's up
+to float rounding. Whether it pays is measured (benchmarks/batched_speed.py, benchmarks/README.md): on a
+2-core CPU only for tiny models; on a GPU it fills the device with many small models. Not the default.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import runs
+from .config import ConfigError, TrainConfig
+from .model import NONLINEARITY
+from .optim import make_optimizer
+from .train import (LOG_EVERY, SAVE_EVERY, config_record, data_generator, finish_run, is_checkpoint, lr_at,
+                    prepare_run_dir, resolve_device, resumed_metrics, start_run, write_checkpoint)
+
+# what every instance of a batch must share: the shapes, the loop, the optimizer and the device
+SHARED_FIELDS = ("task", "n_features", "d_embed", "k", "nonlinearity", "optimizer", "schedule",
+                 "schedule_period", "batch", "steps", "device")
+
+
+def batch_key(cfg: TrainConfig) -> tuple:
+    """Configs with equal keys can train as instances of one batch."""
+    return tuple(getattr(cfg, f) for f in SHARED_FIELDS)
+
+
+def batched_loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                           l1: torch.Tensor | None, nonlinearity: str = "relu"
+                           ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Per-instance task losses (E,) and the gradients of sum_e (loss_e + l1_e sum|h_e| / B).
+
+    x: E x B x d, y: E x B x out, l1: None or (E,). Instance e's gradient is that of its own loss alone,
+    since the other terms do not depend on its weights. ReLU by hand (models.model.relu_loss_and_grads
+    with a leading dim), the others by autograd."""
+    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
+    B = x.shape[1]
+    if nonlinearity == "relu":
+        with torch.no_grad():
+            h = torch.baddbmm(b1.unsqueeze(1), x, W1.transpose(1, 2)).relu_()
+            diff = torch.bmm(h, W2.transpose(1, 2)).sub_(y)
+            loss = diff.square().sum((1, 2)) / B
+            g_out = diff.mul_(2.0 / B)
+            g_W2 = torch.bmm(g_out.transpose(1, 2), h)
+            g_h = torch.bmm(g_out, W2)
+            if l1 is not None:
+                g_h.add_(l1.view(-1, 1, 1) / B)  # d|h|/dh = 1 where h > 0; the mask below zeroes the rest
+            g_pre = torch.ops.aten.threshold_backward(g_h, h, 0)
+            return loss, {"W1": torch.bmm(g_pre.transpose(1, 2), x), "b1": g_pre.sum(1), "W2": g_W2}
+    for p in params.values():
+        p.grad = None
+    h = NONLINEARITY[nonlinearity](torch.baddbmm(b1.unsqueeze(1), x, W1.transpose(1, 2)))
+    loss = (torch.bmm(h, W2.transpose(1, 2)) - y).square().sum((1, 2)) / B
+    total = loss.sum()
+    if l1 is not None:
+        total = total + (l1 * h.abs().sum((1, 2))).sum() / B
+    total.backward()
+    return loss.detach(), {n: p.grad for n, p in params.items()}
+
+
+def check_batch(cfgs: list[TrainConfig], run_dirs: list[Path]) -> None:
+    """Refuse a batch whose instances cannot share one loop (one-line ConfigErrors)."""
+    if not cfgs or len(cfgs) != len(run_dirs):
+        raise ConfigError("a batch needs one run dir per config, and at least one")
+    differ = [f for f, *vals in zip(SHARED_FIELDS, *map(batch_key, cfgs)) if len(set(vals)) > 1]
+    if differ:
+        raise ConfigError(f"batched instances must share {', '.join(differ)}")
+    if len({d.resolve() for d in run_dirs}) != len(run_dirs):
+        raise ConfigError("two instances of a batch have the same run dir")
+
+
+def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume: bool = False,
+                  force: bool = False, on_progress: Callable[[int, list[float]], None] | None = None,
+                  stop_after: int | None = None) -> list[dict]:
+    """Train E runs as one stacked model; returns their summaries (empty after stop_after).
+
+    Each instance's run dir gets what train_run would write (config, task, init, metrics, checkpoints,
+    resume state, model, plots, summary). Instances resumed together must stand at the same step."""
+    dirs = [Path(d) for d in run_dirs]
+    check_batch(cfgs, dirs)
+    resumed = [prepare_run_dir(d, c, resume, force) for d, c in zip(dirs, cfgs)]
+    states = [runs.read_tensors(d / runs.RESUME) if r else None for d, r in zip(dirs, resumed)]
+    at = sorted({0 if s is None else int(s["step"]) for s in states})
+    if len(at) > 1:
+        raise runs.RunError(f"batched instances stand at different steps ({', '.join(map(str, at))}); "
+                            "resume them one by one")
+    start, cfg0, E = at[0], cfgs[0], len(cfgs)
+    device = resolve_device(cfg0.device)
+
+    begun = [start_run(c, device) for c in cfgs]  # (task tensors, task, init) per instance
+    tasks = [b[1] for b in begun]
+    gens = [data_generator(c, device) for c in cfgs]
+    params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in ("W1", "b1", "W2")}
+    opt = make_optimizer(cfg0.optimizer, params, instances=True)
+    metrics: list[list[dict]] = [[] for _ in cfgs]
+    wall_before = [0.0] * E
+    for e, (d, c, st, b) in enumerate(zip(dirs, cfgs, states, begun)):
+        if st is None:
+            d.mkdir(parents=True, exist_ok=True)
+            runs.write_json(d / runs.CONFIG, config_record(c, device))
+            runs.write_tensors(d / runs.TASK, b[0])
+            runs.write_tensors(d / runs.INIT, b[2])
+            continue
+        with torch.no_grad():
+            for n, p in params.items():
+                p[e].copy_(st[f"param.{n}"])
+                opt.exp_avg[n][e].copy_(st[f"opt.exp_avg.{n}"])
+                opt.exp_avg_sq[n][e].copy_(st[f"opt.exp_avg_sq.{n}"])
+        opt.step_count = int(st["opt.step_count"])
+        gens[e].set_state(st["gen"])
+        wall_before[e] = float(st["wall_s"])
+        metrics[e] = resumed_metrics(d, start)
+
+    # per-instance constants on the device: no host work inside the step loop
+    base_lr = torch.tensor([c.lr for c in cfgs], device=device)
+    decay = torch.tensor([1 - c.bias_decay * c.lr for c in cfgs], device=device).view(E, 1)
+    any_decay = any(c.bias_decay for c in cfgs)
+    l1 = torch.tensor([c.l1 for c in cfgs], device=device) if any(c.l1 for c in cfgs) else None
+    shape = cfg0.replace(lr=1.0)  # the schedule's factor: every instance shares schedule and period
+    singles = [t.single_feature_inputs() for t in tasks]
+    loss_buf = torch.zeros(SAVE_EVERY // LOG_EVERY + 1, E, device=device)
+    pending: list[int] = []
+    t0 = time.perf_counter()
+
+    def flush_losses():
+        if pending:
+            for s, row in zip(pending, loss_buf[:len(pending)].tolist()):
+                for e in range(E):
+                    metrics[e].append({"step": s, "loss": row[e]})
+            pending.clear()
+
+    def save_state(step: int):
+        flush_losses()
+        wall = time.perf_counter() - t0
+        for e, d in enumerate(dirs):
+            runs.write_metrics(d / runs.METRICS, metrics[e])
+            state = {f"param.{n}": p[e] for n, p in params.items()}
+            state.update({f"opt.exp_avg.{n}": t[e] for n, t in opt.exp_avg.items()})
+            state.update({f"opt.exp_avg_sq.{n}": t[e] for n, t in opt.exp_avg_sq.items()})
+            state["opt.step_count"] = torch.tensor(opt.step_count, dtype=torch.int64)
+            state["gen"] = gens[e].get_state()
+            state["step"] = torch.tensor(step, dtype=torch.int64)
+            state["wall_s"] = torch.tensor(wall_before[e] + wall, dtype=torch.float64)
+            runs.write_tensors(d / runs.RESUME, {k: v.detach().clone() for k, v in state.items()})
+
+    loss = None
+    for step in range(start, cfg0.steps):
+        xs, ys = zip(*(t.sample(cfg0.batch, g) for t, g in zip(tasks, gens)))
+        loss, grads = batched_loss_and_grads(params, torch.stack(xs), torch.stack(ys), l1, cfg0.nonlinearity)
+        for n, p in params.items():
+            p.grad = grads[n]
+        opt.step(base_lr * lr_at(shape, step))
+        if step < cfg0.steps / 2 and any_decay:
+            with torch.no_grad():
+                params["b1"].mul_(decay)
+        if step % LOG_EVERY == 0:
+            loss_buf[len(pending)] = loss
+            pending.append(step)
+        done = step + 1
+        if is_checkpoint(done):
+            for e, (d, c) in enumerate(zip(dirs, cfgs)):
+                write_checkpoint(d, c, {n: p[e].detach() for n, p in params.items()}, singles[e], done, metrics[e])
+        if is_checkpoint(done) or done % SAVE_EVERY == 0:
+            save_state(done)
+        if on_progress is not None and (done % 64 == 0 or done == cfg0.steps):
+            on_progress(done, loss.tolist())
+        if stop_after is not None and done >= stop_after and done < cfg0.steps:
+            save_state(done)
+            return []
+
+    flush_losses()
+    elapsed = time.perf_counter() - t0
+    rate = (cfg0.steps - start) / elapsed if elapsed > 0 else None
+    return [finish_run(d, c, {n: p[e].detach().clone() for n, p in params.items()}, metrics[e], device, tasks[e],
+                       {}, wall_s=wall_before[e] + elapsed, steps_per_s=rate, extra={"batched_instances": E})
+            for e, (d, c) in enumerate(zip(dirs, cfgs))]
