@@ -25,10 +25,10 @@ guarded = guarded(interrupted="interrupted; finished levels and the last saved s
                     "rerun the same command to resume")  # a killed prune resumes by rerunning
 
 
-def split_args(tokens: list[str]) -> tuple[Optional[str], dict]:
-    """A bare token is RUN; `--name value` pairs are `models train` flags (click alone would take a flag
+def split_args(tokens: list[str]) -> tuple[list[str], dict]:
+    """Bare tokens are RUNs; `--name value` pairs are `models train` flags (click alone would take a flag
     for RUN when the flags come first)."""
-    run, flags, i = None, {}, 0
+    run_list, flags, i = [], {}, 0
     while i < len(tokens):
         a = tokens[i]
         if a.startswith("--"):
@@ -38,18 +38,17 @@ def split_args(tokens: list[str]) -> tuple[Optional[str], dict]:
             flags[key] = coerce(key, tokens[i + 1])
             i += 2
         else:
-            if run is not None:
-                raise ConfigError(f"unexpected argument {a!r}: give at most one RUN")
-            run, i = a, i + 1
-    return run, flags
+            run_list.append(a)
+            i += 1
+    return run_list, flags
 
 
 @app.command(context_settings=EXTRA)
 @guarded
 def imp(
     ctx: typer.Context,
-    run: Optional[str] = typer.Argument(None, help="dense run to prune (name under --runs-dir, or a path); "
-                                                   "without it level 0 is trained from the train flags"),
+    run: Optional[str] = typer.Argument(None, help="dense run(s) to prune (names under --runs-dir, or paths); "
+                                                   "without one level 0 is trained from the train flags"),
     out: Path = typer.Option(..., "--out", help="IMP directory: level_00 .. level_NN run dirs, levels.json"),
     rounds: int = typer.Option(10, "--rounds", help="pruning rounds (levels after the dense level 0)"),
     rate: Optional[float] = typer.Option(None, "--rate", help="fraction of the remaining weights pruned per round "
@@ -63,14 +62,20 @@ def imp(
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where RUN is looked up by name"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    workers: int = typer.Option(2, "--workers", help="chain sets: chains at once (one torch thread each)"),
+    backend: str = typer.Option("local", "--backend", help="chain sets: local (a process pool) | ray"),
+    address: Optional[str] = typer.Option(None, "--address", help="chain sets on Ray: auto | HOST:PORT"),
+    max_retries: int = typer.Option(1, "--max-retries", help="chain sets on Ray: retries of a failed chain"),
 ):
     """Iterative magnitude pruning with rewinding: prune, rewind, retrain, for --rounds levels.
 
     Any `models train` flag (e.g. --lr 0.03 --steps 8192) sets the level-0 recipe when no RUN is given.
-    Controls follow an IMP directory: `prune imp --control reinit --ticket IMPDIR --out DIR`."""
+    Controls follow an IMP directory: `prune imp --control reinit --ticket IMPDIR --out DIR`.
+    Several RUNs make a chain set, OUT/<run name> per run, run --workers at a time (or as Ray tasks);
+    a control of a chain set is `--ticket SET`."""
     from .imp import ImpSettings, parse_rewind, plan_imp
 
-    run, flags = split_args(([run] if run else []) + list(ctx.args))
+    run_list, flags = split_args(([run] if run else []) + list(ctx.args))
     if control != "none":
         given = [f for f, v in (("--rate", rate), ("--rate-out", rate_out), ("--scope", scope), ("--rewind", rewind))
                  if v is not None]
@@ -80,17 +85,55 @@ def imp(
                            scope=scope or "layer", rewind=parse_rewind(rewind or "init"), control=control)
     cfg = None
     if flags or preset_name:
-        if run is not None or ticket is not None:
+        if run_list or ticket is not None:
             raise ConfigError("train flags and --preset apply only when level 0 is trained here (no RUN, no --ticket)")
         cfg = build_config(preset_name, flags)
-    path = None
-    if run is not None:
-        from models import runs
+    from models import runs
+    from models.executor import check_backend
 
-        path = runs.resolve(run, runs_dir)
-    plan = plan_imp(settings, out, run=path, config=cfg, ticket=ticket)
+    from .fanout import is_chain_set, plan_chains
+
+    check_backend(backend, workers, address, None, max_retries)
+    paths = [runs.resolve(r, runs_dir) for r in run_list]
+    if len(paths) > 1 or (ticket is not None and is_chain_set(ticket)):
+        plans = plan_chains(settings, out, run_dirs=paths or None, ticket_set=ticket if not paths else None)
+        _run_chains(plans, out, quiet, backend=backend, workers=workers, address=address, max_retries=max_retries)
+        return
+    plan = plan_imp(settings, out, run=paths[0] if paths else None, config=cfg, ticket=ticket)
     _threads(threads)
     _run_imp(plan, quiet)
+
+
+def _run_chains(plans, out: Path, quiet: bool, **executor) -> None:
+    from rich.table import Table
+
+    from .fanout import run_chains
+
+    if quiet:
+        results = run_chains(plans, **executor)
+    else:
+        with _progress() as prog:
+            tid = prog.add_task(f"{plans[0].settings.method} chains -> {out.name}", total=len(plans), info="")
+            results = run_chains(plans, on_chain=lambda p, status: prog.update(
+                tid, advance=1, info=f"{status}: {p.out.name}"), **executor)
+    t = Table(title=f"{plans[0].settings.method}: {len(plans)} chains in {out}")
+    for col in ("chain", "levels", "remaining", "eval loss (level 0 -> last)", "mono/N (level 0 -> last)"):
+        t.add_column(col)
+    failed = []
+    for name, rows in results.items():
+        if isinstance(rows, str) or not rows:
+            failed.append((name, rows or "no level finished"))
+            t.add_row(name, "failed", "", "", "")
+            continue
+        a, b = rows[0], rows[-1]
+        mono = "" if a["mono_per_N"] is None else f"{a['mono_per_N']:.3f} -> {b['mono_per_N']:.3f}"
+        t.add_row(name, str(len(rows)), f"{100 * b['remaining_fraction']:.2f}%",
+                  f"{a['final_loss']:.4f} -> {b['final_loss']:.4f}", mono)
+    _console().print(t)
+    if failed:
+        from models.cli import fail
+
+        fail(f"{len(failed)} of {len(plans)} chains failed; first: {failed[0][0]}: {failed[0][1]}", 1)
 
 
 def _run_imp(plan, quiet: bool) -> None:
@@ -154,9 +197,9 @@ def grow(
     Any `models train` flag (e.g. --lr 0.03 --k 256) sets the recipe."""
     from .grow import GrowSettings, check_grow_out
 
-    run, flags = split_args(list(ctx.args))
-    if run is not None:
-        raise ConfigError(f"unexpected argument {run!r}: grow takes train flags, not a RUN")
+    extra, flags = split_args(list(ctx.args))
+    if extra:
+        raise ConfigError(f"unexpected argument {extra[0]!r}: grow takes train flags, not a RUN")
     settings = GrowSettings(method=method, sparsity=sparsity, update_every=update_every, drop_fraction=drop_fraction,
                             drop_schedule=drop_schedule, end_fraction=end_fraction, distribution=distribution)
     cfg = build_config(preset_name, flags)

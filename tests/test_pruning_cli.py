@@ -34,7 +34,7 @@ BAD = [
     (["imp", "{s}/nope"], "no run directory"), (["imp", "{s}/corrupt"], "corrupt"),
     (["imp", "{s}/unfinished"], "unfinished"), (["imp", "{s}/dense", "--lr", "0.1"], "train flags"),
     (["imp", "{s}/dense", "--rewind", "128"], "no checkpoint at that step"),
-    (["imp", "{s}/dense", "{s}/dense"], "at most one RUN"),
+    (["imp", "{s}/dense", "{s}/dense"], "share the name"),
     (["grow", "--preset", "tiny", "--sparsity", "1"], "--sparsity must be in [0, 1)"),
     (["grow", "--preset", "tiny", "--sparsity", "-0.5"], "--sparsity must be in [0, 1)"),
     (["grow", "--method", "prune-harder"], "unknown --method"), (["grow", "--distribution", "x"], "--distribution"),
