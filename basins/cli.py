@@ -21,6 +21,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", help="where run names are looked up")
 FORCE = typer.Option(False, "--force", help="overwrite a finished result in --out")
+DEVICE = typer.Option("auto", "--device", help="where losses are computed: auto (cuda if torch sees it) | cpu | cuda")
+
+
+def _device(name: str) -> str:
+    """--device resolved as training resolves it (auto: cuda when torch sees one)."""
+    from models.config import DEVICES
+    from models.train import resolve_device
+
+    _check(name in DEVICES, f"unknown --device {name!r}; choose one of {', '.join(DEVICES)}")
+    return str(resolve_device(name))
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -110,7 +120,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
                 eval_size: Optional[int] = typer.Option(None, "--eval-size", help="eval samples (default: the "
                                                                                    "task's full 2^16 eval set)"),
                 out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/interpolate-A-B"),
-                runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+                device: str = DEVICE, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Loss and mono/N along the straight path A -> B, naive and after alignment; both barriers."""
     from .align import METHODS
 
@@ -122,7 +132,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     from .rundir import prepare_out
 
     prepare_out(out, force, "interpolation.json")
-    res = interpolation(ra, rb, points, method, eval_size)
+    res = interpolation(ra, rb, points, method, eval_size, _device(device))
     out.mkdir(parents=True, exist_ok=True)
     _write(out, "interpolation.json", res)
     from .plots import interpolation_plot
@@ -132,7 +142,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     _console().print(f"wrote {out}/interpolation.json, interpolation.png")
 
 
-def interpolation(ra, rb, points: int, method: str, eval_size: int | None) -> dict:
+def interpolation(ra, rb, points: int, method: str, eval_size: int | None, device: str = "cpu") -> dict:
     """The interpolation.json record (also used by cbft): naive and aligned paths and barriers."""
     from models.tasks import eval_set
 
@@ -142,8 +152,8 @@ def interpolation(ra, rb, points: int, method: str, eval_size: int | None) -> di
     al = align_runs(ra, rb, method)
     aligned = permute(rb.params, al.perm)
     diff = same_function(rb.params, aligned, eval_set(rb.config, "cpu", 4096)[0], rb.config.nonlinearity)
-    naive = linear_path(ra.params, rb.params, ra.config, points, eval_size)
-    alp = linear_path(ra.params, aligned, ra.config, points, eval_size)
+    naive = linear_path(ra.params, rb.params, ra.config, points, eval_size, device)
+    alp = linear_path(ra.params, aligned, ra.config, points, eval_size, device)
     res = {"a": str(ra.path), "b": str(rb.path), "method": method, "eval_size": eval_size or "full",
            "alphas": naive.alphas, "loss_naive": naive.loss, "loss_aligned": alp.loss,
            "mono_naive": naive.mono, "mono_aligned": alp.mono}
@@ -410,7 +420,7 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
                                                          "this process)"),
          backend: str = typer.Option("local", "--backend", help="local | ray (rows of pairs as Ray tasks)"),
          address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT"),
-         runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+         device: str = DEVICE, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Aligned barriers for every pair, a graph with an edge below --tol, and its components (basins)."""
     from models.runs import RunError, is_finished, list_runs, load_run
 
@@ -420,6 +430,7 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
     from models.executor import check_backend, make_executor
 
     check_backend(backend, workers, address)
+    dev = _device(device)
     if sweep is not None:
         if not sweep.is_dir():
             raise RunError(f"no sweep directory {sweep}")
@@ -449,10 +460,10 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
         update(done)
     try:
         if backend == "local" and workers == 1:
-            res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair)
+            res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair, device=dev)
         else:
             with make_executor(backend, workers, address) as ex:
-                res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair, executor=ex)
+                res = basin_map(loaded, tol, points, eval_size, on_pair=on_pair, executor=ex, device=dev)
     finally:
         prog.stop()
     out.mkdir(parents=True, exist_ok=True)

@@ -30,11 +30,14 @@ def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas
     """Mean eval loss at every alpha (float64), blending the endpoints' pre-activations.
 
     Per chunk: za and dz = zb - za once; per alpha one fused add into a reused buffer, the
-    nonlinearity in place (ReLU) and one addmm that forms out - y directly."""
+    nonlinearity in place (ReLU) and one addmm that forms out - y directly. The sums stay on the
+    device until the end (no host round trip per alpha on a GPU, where one chunk holds the whole set)."""
     act = NONLINEARITY[nonlinearity]
     alphas = [float(a) for a in alphas]
     w2t = [torch.lerp(pa["W2"], pb["W2"], a).t().contiguous() for a in alphas]
-    totals = np.zeros(len(alphas))
+    totals = torch.zeros(len(alphas), dtype=torch.float64, device=x.device)
+    if x.device.type != "cpu":
+        chunk = x.shape[0]
     with torch.no_grad():
         for i in range(0, x.shape[0], chunk):
             xc, yc = x[i:i + chunk], y[i:i + chunk]
@@ -46,8 +49,8 @@ def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas
                 torch.add(za, dz, alpha=a, out=z)
                 h = z.clamp_(min=0) if nonlinearity == "relu" else act(z)
                 torch.addmm(yc, h, w2t[j], beta=-1, out=r)  # out - y
-                totals[j] += float(torch.linalg.vecdot(r.view(-1), r.view(-1)))
-    return totals / x.shape[0]
+                totals[j] += torch.linalg.vecdot(r.view(-1), r.view(-1))
+    return totals.cpu().numpy() / x.shape[0]
 
 
 def path_mono(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, single: torch.Tensor,

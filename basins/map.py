@@ -25,25 +25,27 @@ def differing_fields(runs: list[Run]) -> list[str]:
     return [k for k in dicts[0] if k not in SKIP_FIELDS and len({repr(d.get(k)) for d in dicts}) > 1]
 
 
-def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_pair=None, executor=None) -> dict:
+def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_pair=None, executor=None,
+                   device: str = "cpu") -> dict:
     """Naive and weight-aligned barriers (absolute and relative, Entezari's definition) for all pairs.
 
     In-process by default; with an executor (models.executor) each row i of the pair matrix (the pairs
-    (i, j > i)) is one task that loads its runs from their paths, with the same numbers at equal threads."""
+    (i, j > i)) is one task that loads its runs from their paths, with the same numbers at equal threads.
+    Losses are computed on `device` (cpu or cuda); the matching runs on the CPU."""
     from models.tasks import eval_set
 
     for r in runs[1:]:
         check_compatible(runs[0], r)
     cfg = runs[0].config
-    x, y = eval_set(cfg, "cpu", eval_size)
-    ends = [float(path_losses(r.params, r.params, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
+    x, y = eval_set(cfg, device, eval_size)
+    ends = [float(path_losses(*[_on(r.params, device)] * 2, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
     n = len(runs)
     if executor is None:
         rows = (_row(runs, i, ends, points, x, y) for i in range(n - 1))
     else:
         paths = [str(Path(r.path).resolve()) for r in runs]
         rows = (_outcome(*o) for o in executor.map_unordered(
-            _row_task, [(paths, i, ends, points, eval_size) for i in range(n - 1)]))
+            _row_task, [(paths, i, ends, points, eval_size, device) for i in range(n - 1)]))
     out = {k: np.zeros((n, n)) for k in ("aligned", "aligned_rel", "naive", "naive_rel")}
     for row in rows:
         for i, j, b in row:
@@ -63,7 +65,7 @@ def _row(runs: list, i: int, ends: list[float], points: int, x, y) -> list[tuple
         pa, pb = runs[i].params, runs[j].params
         b = {}
         for kind, q in (("naive", pb), ("aligned", permute(pb, align(pa, pb, "weight").perm))):
-            loss = [ends[i], *path_losses(pa, q, alphas[1:-1], x, y, nl), ends[j]]
+            loss = [ends[i], *path_losses(_on(pa, x.device), _on(q, x.device), alphas[1:-1], x, y, nl), ends[j]]
             bb = barriers(alphas, loss)
             b[kind], b[kind + "_rel"] = bb["barrier"], bb["barrier_rel"]
         res.append((i, j, b))
@@ -75,10 +77,14 @@ def _row_task(item: tuple) -> list[tuple[int, int, dict]]:
     from models.runs import load_run
     from models.tasks import eval_set
 
-    paths, i, ends, points, eval_size = item
+    paths, i, ends, points, eval_size, device = item
     runs = [None] * i + [load_run(p) for p in paths[i:]]
-    x, y = eval_set(runs[i].config, "cpu", eval_size)
+    x, y = eval_set(runs[i].config, device, eval_size)
     return _row(runs, i, ends, points, x, y)
+
+
+def _on(params: dict, device) -> dict:
+    return {n: t.to(device) for n, t in params.items()}
 
 
 def _outcome(item, result, error):
@@ -100,8 +106,8 @@ def components(rel: np.ndarray, tol: float) -> list[list[int]]:
 
 
 def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int = 16384, on_pair=None,
-              executor=None) -> dict:
-    m = barrier_matrix(runs, points, eval_size, on_pair, executor)
+              executor=None, device: str = "cpu") -> dict:
+    m = barrier_matrix(runs, points, eval_size, on_pair, executor, device)
     comps = components(m["aligned_rel"], tol)
     fields = differing_fields(runs)
     info = []

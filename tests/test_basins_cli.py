@@ -105,6 +105,9 @@ def test_map_hop_cbft_and_curve_run_end_to_end(tiny_runs, tmp_path):
     (["map", "{s0}"], "at least 2"),
     (["map", "{s0}", "{s1}", "--tol", "0"], "--tol"),
     (["interpolate", "{s0}", "{corrupt}"], "corrupt"),
+    (["interpolate", "{s0}", "{s1}", "--device", "tpu"], "unknown --device"),
+    pytest.param(["map", "{s0}", "{s1}", "--device", "cuda"], "no CUDA device",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is here")),
 ])
 def test_bad_input_is_refused_in_one_line_and_nothing_is_written(tiny_runs, tmp_path, args, needle):
     import shutil

@@ -56,7 +56,7 @@ def test_sweep_runs_cells_skips_finished_and_plots(tmp_path):
     out = tmp_path / "sw"
     argv = ["models", "sweep", "--preset", "tiny", "--grid", "lr=0.01,0.03", "--zip", "bias_init=0,-1",
             "--zip", "bias_decay=0,0.1", "--seeds", "0,1", "--workers", "2", "--out", out, "--steps", "32",
-            "--batch", "64"]
+            "--batch", "64", "--instances", "4"]  # 8 cells of one shape: two batched models of 4
     r = cli(*argv)
     assert r.returncode == 0, r.stderr
     table = json.loads((out / "sweep.json").read_text())["cells"]
@@ -64,6 +64,7 @@ def test_sweep_runs_cells_skips_finished_and_plots(tmp_path):
     assert {(row["lr"], row["bias_init"], row["bias_decay"]) for row in table} == {
         (0.01, 0.0, 0.0), (0.01, -1.0, 0.1), (0.03, 0.0, 0.0), (0.03, -1.0, 0.1)}
     assert (out / "sweep.png").stat().st_size > 10_000
+    assert {json.loads((out / row["name"] / "summary.json").read_text())["batched_instances"] for row in table} == {4}
     stamp = (out / table[0]["name"] / "summary.json").stat().st_mtime_ns
     assert cli(*argv).returncode == 0
     assert (out / table[0]["name"] / "summary.json").stat().st_mtime_ns == stamp  # finished cells skipped
@@ -82,3 +83,5 @@ def test_sweep_bad_axis(tmp_path):
     assert r.returncode != 0 and "unknown hyperparameter" in r.stderr and not (tmp_path / "s").exists()
     r = cli("models", "sweep", "--zip", "lr=1,2", "--zip", "k=1", "--out", tmp_path / "s")
     assert r.returncode != 0 and "same number" in r.stderr
+    r = cli("models", "sweep", "--grid", "lr=1,2", "--instances", "0", "--out", tmp_path / "s")
+    assert r.returncode == 2 and "--instances" in r.stderr and not (tmp_path / "s").exists()
