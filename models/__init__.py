@@ -6,7 +6,7 @@ so the command line starts without importing torch.
 __version__ = "0.1.0"
 
 _LAZY = {"load_run": "runs", "Run": "runs", "RunError": "runs", "TrainConfig": "config",
-         "train_run": "train", "eval_loss": "evaluate", "measure": "metric", "Task": "tasks"}
+         "train_run": "train", "train_batched": "batched", "eval_loss": "evaluate", "measure": "metric", "Task": "tasks"}
 
 
 def __getattr__(name):

@@ -209,7 +209,8 @@ def sweep(
     backend: str = typer.Option("local", "--backend", help="local (a process pool) | ray (Ray tasks)"),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT (default: start "
                                                                   "a local Ray instance)"),
-    gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per cell, e.g. 0.25"),
+    gpus_per_run: Optional[float] = typer.Option(None, "--gpus-per-run", help="Ray: GPU fraction per cell (per "
+                                                 "batched model with --instances), e.g. 0.25"),
     max_retries: int = typer.Option(1, "--max-retries", help="Ray: retries of a failed cell"),
     instances: int = typer.Option(1, "--instances", help="train up to this many equal-shape cells as one batched "
                                   "model per worker; pays for tiny models on a CPU (benchmarks/README.md)"),

@@ -104,18 +104,22 @@ def imp(
     _run_imp(plan, quiet)
 
 
+def _fanned_out(title: str, total: int, quiet: bool, run):
+    """run(on_done) with a progress bar over the members of a set (none with --quiet)."""
+    if quiet:
+        return run(lambda name, status: None)
+    with _progress() as prog:
+        tid = prog.add_task(title, total=total, info="")
+        return run(lambda name, status: prog.update(tid, advance=1, info=f"{status}: {name}"))
+
+
 def _run_chains(plans, out: Path, quiet: bool, **executor) -> None:
     from rich.table import Table
 
     from .fanout import run_chains
 
-    if quiet:
-        results = run_chains(plans, **executor)
-    else:
-        with _progress() as prog:
-            tid = prog.add_task(f"{plans[0].settings.method} chains -> {out.name}", total=len(plans), info="")
-            results = run_chains(plans, on_chain=lambda p, status: prog.update(
-                tid, advance=1, info=f"{status}: {p.out.name}"), **executor)
+    results = _fanned_out(f"{plans[0].settings.method} chains -> {out.name}", len(plans), quiet,
+                          lambda on_done: run_chains(plans, on_chain=lambda p, st: on_done(p.out.name, st), **executor))
     t = Table(title=f"{plans[0].settings.method}: {len(plans)} chains in {out}")
     for col in ("chain", "levels", "remaining", "eval loss (level 0 -> last)", "mono/N (level 0 -> last)"):
         t.add_column(col)
@@ -191,10 +195,16 @@ def grow(
     preset_name: Optional[str] = typer.Option(None, "--preset", help=f"start from a preset: {', '.join(PRESETS)}"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="comma-separated seeds: a grow set, OUT/seedS each"),
+    workers: int = typer.Option(2, "--workers", help="grow sets: runs at once (one torch thread each)"),
+    backend: str = typer.Option("local", "--backend", help="grow sets: local (a process pool) | ray"),
+    address: Optional[str] = typer.Option(None, "--address", help="grow sets on Ray: auto | HOST:PORT"),
+    max_retries: int = typer.Option(1, "--max-retries", help="grow sets on Ray: retries of a failed run"),
 ):
     """Sparse training at a fixed sparsity from the start: SET, RigL, or a static random mask.
 
-    Any `models train` flag (e.g. --lr 0.03 --k 256) sets the recipe."""
+    Any `models train` flag (e.g. --lr 0.03 --k 256) sets the recipe. `--seeds 0,1,2` trains one run per
+    seed into OUT/seed0, ... (a grow set), --workers at a time or as Ray tasks."""
     from .grow import GrowSettings, check_grow_out
 
     extra, flags = split_args(list(ctx.args))
@@ -203,6 +213,24 @@ def grow(
     settings = GrowSettings(method=method, sparsity=sparsity, update_every=update_every, drop_fraction=drop_fraction,
                             drop_schedule=drop_schedule, end_fraction=end_fraction, distribution=distribution)
     cfg = build_config(preset_name, flags)
+    if seeds is not None:
+        if "seed" in flags:
+            raise ConfigError("give --seed (one run) or --seeds (a grow set), not both")
+        try:
+            seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds must be comma-separated integers, got {seeds!r}") from None
+        if not seed_list:
+            raise ConfigError("--seeds needs at least one seed")
+        from models.executor import check_backend
+
+        from .fanout import plan_grow_set
+
+        check_backend(backend, workers, address, None, max_retries)
+        items = plan_grow_set(settings, cfg, out, seed_list)
+        _run_grow_set(items, out, quiet, backend=backend, workers=workers, address=address,
+                      max_retries=max_retries)
+        return
     check_grow_out(settings, cfg, out)
     _threads(threads)
     from .grow import load_grow, run_grow
@@ -236,6 +264,32 @@ def grow(
         t.add_row("monosemantic", f"{summary['mono_count']} (mono/N {summary['mono_per_N']:.3f}), "
                                   f"dead {summary['dead_count']}")
     _console().print(t)
+
+
+def _run_grow_set(items, out: Path, quiet: bool, **executor) -> None:
+    from rich.table import Table
+
+    from .fanout import run_grow_set
+
+    method = items[0][0].method
+    results = _fanned_out(f"{method} set -> {out.name}", len(items), quiet,
+                          lambda on_done: run_grow_set(items, on_run=lambda d, st: on_done(d.name, st), **executor))
+    t = Table(title=f"{method}: {len(items)} runs in {out}")
+    for col in ("run", "eval loss", "mono/N", "dead"):
+        t.add_column(col)
+    failed = []
+    for name, s in results.items():
+        if isinstance(s, str):
+            failed.append((name, s))
+            t.add_row(name, "failed", "", "")
+            continue
+        t.add_row(name, f"{s['final_loss']:.4f}", "" if s["mono_per_N"] is None else f"{s['mono_per_N']:.3f}",
+                  str(s["dead_count"]))
+    _console().print(t)
+    if failed:
+        from models.cli import fail
+
+        fail(f"{len(failed)} of {len(items)} runs failed; first: {failed[0][0]}: {failed[0][1]}", 1)
 
 
 @app.command()

@@ -1,8 +1,8 @@
 """Monosemanticity and loss against sparsity across methods: IMP and its controls, SET, RigL, static.
 
 Inputs are directories as pruning writes them: IMP or control directories (levels.json: level 0 is a
-dense reference, every later level a point) or chain sets of them (pruning.fanout), grow runs
-(grow.json: one point), or plain finished runs (dense references, e.g. a narrower dense model). Points
+dense reference, every later level a point), grow runs (grow.json: one point), sets of either
+(pruning.fanout), or plain finished runs (dense references, e.g. a narrower dense model). Points
 are grouped by method (plus width where the inputs differ in k) and by their exact count of remaining
 W1 and W2 weights, which the sparsity law makes equal across seeds; each group gives the mean and range
 over its runs.
@@ -34,10 +34,10 @@ def _point(method: str, run_dir: Path, level: int | None = None) -> dict:
 
 def collect(dirs: list[str | Path]) -> list[dict]:
     """One point per finished run found in the inputs (dense references have method 'dense')."""
-    from .fanout import chain_dirs, is_chain_set
+    from .fanout import members
 
     points = []
-    dirs = [c for d in map(Path, dirs) for c in (chain_dirs(d) if is_chain_set(d) else [d])]
+    dirs = [m for d in map(Path, dirs) for m in members(d)]
     for d in dirs:
         if not d.is_dir():
             raise runs.RunError(f"no directory {d}")

@@ -1,10 +1,11 @@
-"""Several IMP chains at once (one per seed or start), fanned out through models.executor.
+"""Sets: several IMP chains or grow runs at once (one per seed or start), fanned out through models.executor.
 
 A chain set is a directory of IMP directories, one per dense run: `prune imp RUN_A RUN_B --out SET` writes
-SET/RUN_A/, SET/RUN_B/; a control follows a whole set (`--ticket SET` -> OUT/RUN_A/, ...). Every chain
-is planned (and so checked) before any runs; each is one executor item (a local one-thread worker or a
-Ray task), so the backend is the sweep's. Chains already finished are skipped level by level, as run_imp
-does: a killed set resumes by rerunning.
+SET/RUN_A/, SET/RUN_B/; a control follows a whole set (`--ticket SET` -> OUT/RUN_A/, ...). A grow set is
+a directory of grow runs, one per seed: `prune grow --seeds 0,1,2 --out SET` writes SET/seed0/, ....
+Every member is planned (and so checked) before any trains; each is one executor item (a local
+one-thread worker or a Ray task), so the backend is the sweep's. What is finished is skipped (level by
+level for IMP), so a killed set resumes by rerunning.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Callable
 from models import runs
 from models.config import ConfigError
 
+from .grow import GROW_JSON, GrowSettings, check_grow_out, run_grow
 from .imp import IMP_JSON, ImpPlan, ImpSettings, plan_imp, run_imp
 
 
@@ -29,6 +31,21 @@ def chain_dirs(ticket_set: str | Path) -> list[Path]:
 def is_chain_set(d: str | Path) -> bool:
     d = Path(d)
     return d.is_dir() and not (d / IMP_JSON).exists() and any(d.glob(f"*/{IMP_JSON}"))
+
+
+def is_grow_set(d: str | Path) -> bool:
+    d = Path(d)
+    return d.is_dir() and not (d / GROW_JSON).exists() and any(d.glob(f"*/{GROW_JSON}"))
+
+
+def members(d: str | Path) -> list[Path]:
+    """The IMP directories or grow runs of a set, sorted by name; [d] when d is not a set."""
+    d = Path(d)
+    if is_chain_set(d):
+        return chain_dirs(d)
+    if is_grow_set(d):
+        return sorted(p.parent for p in d.glob(f"*/{GROW_JSON}"))
+    return [d]
 
 
 def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] | None = None,
@@ -71,3 +88,37 @@ def run_chains(plans: list[ImpPlan], *, backend: str = "local", workers: int = 2
             if on_chain:
                 on_chain(plan, "done" if err is None else "failed")
     return {p.out.name: results[p.out.name] for p in plans}
+
+
+def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int]) -> list[tuple]:
+    """(settings, config, OUT/seedS) per seed, each OUT checked as `prune grow` checks one."""
+    out = Path(out).resolve()
+    if (out / GROW_JSON).exists() or (out / runs.CONFIG).exists():
+        raise ConfigError(f"--out {out} is one run; several seeds need a new --out (a grow set)")
+    if out.exists() and not out.is_dir():
+        raise runs.RunError(f"--out {out} exists and is not a directory")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError("--seeds lists a seed twice")
+    items = [(settings, cfg.replace(seed=s), out / f"seed{s}") for s in seeds]
+    for st, c, d in items:
+        check_grow_out(st, c, d)
+    return items
+
+
+def _run_grow(item: tuple) -> dict:
+    settings, cfg, out = item
+    return run_grow(settings, cfg, out)
+
+
+def run_grow_set(items: list[tuple], *, backend: str = "local", workers: int = 2, address: str | None = None,
+                 max_retries: int = 1, on_run: Callable[[Path, str], None] | None = None) -> dict[str, dict | str]:
+    """Train every grow run of a set through the executor; run name -> its summary, or its error."""
+    from models.executor import make_executor
+
+    results: dict[str, dict | str] = {}
+    with make_executor(backend, workers, address, None, max_retries) as ex:
+        for (_, _, out), summary, err in ex.map_unordered(_run_grow, items):
+            results[out.name] = summary if err is None else f"{type(err).__name__}: {err}".splitlines()[0]
+            if on_run:
+                on_run(out, "done" if err is None else "failed")
+    return {it[2].name: results[it[2].name] for it in items}

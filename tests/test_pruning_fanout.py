@@ -73,3 +73,27 @@ def test_bad_chain_sets_are_refused(starts, tmp_path):
         r = CliRunner().invoke(app, argv)
         assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_grow_set_equals_runs_one_by_one_and_compare_reads_it(tmp_path):
+    from pruning.grow import GrowSettings, run_grow
+
+    flags = ["--preset", "tiny", "--steps", "32", "--batch", "32", "--update-every", "8"]
+    r = CliRunner().invoke(app, ["grow", "--method", "rigl", "--sparsity", "0.8", *flags, "--seeds", "0,1",
+                                 "--workers", "2", "--out", str(tmp_path / "set"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["seed0", "seed1"]
+    settings = GrowSettings(method="rigl", sparsity=0.8, update_every=8)
+    run_grow(settings, tiny(steps=32, batch=32, seed=1), tmp_path / "one1")
+    a, b = (runs.read_tensors(d / runs.MODEL) for d in (tmp_path / "set" / "seed1", tmp_path / "one1"))
+    assert all(torch.equal(a[n], b[n]) for n in b)
+    r = CliRunner().invoke(app, ["compare", str(tmp_path / "set"), "--out", str(tmp_path / "c.png")])
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "c.json").read_text())["rows"]
+    assert [len(row["seeds"]) for row in rows if row["method"] == "rigl"] == [2]
+    for argv, needle in ((["--seeds", "0,0"], "twice"), (["--seeds", "0", "--seed", "1"], "not both"),
+                         (["--seeds", "a"], "comma-separated"),
+                         (["--seeds", "0,1", "--out", str(tmp_path / "set" / "seed0")], "is one run")):
+        r = CliRunner().invoke(app, ["grow", *flags, "--out", str(tmp_path / "x"), *argv])
+        assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "x").exists()
