@@ -25,11 +25,17 @@ def test_help_does_not_import_torch():
     (["--bias-init", "zero"], "--bias-init"), (["--name", "a/b"], "--name"),
 ])
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(tmp_path, args, needle):
-    argv = ["models", "train", "--runs-dir", tmp_path / "store", "--preset", "tiny", "--steps", "8"]
+    """In process (a subprocess costs ~4 s of imports; test_train_show_list_and_refusals and
+    test_sweep_bad_axis check refusals through real subprocesses)."""
+    from typer.testing import CliRunner
+
+    from models.cli import app
+
+    argv = ["train", "--runs-dir", str(tmp_path / "store"), "--preset", "tiny", "--steps", "8"]
     if "--name" not in args:
         argv += ["--name", "x"]
-    r = cli(*argv, *args)
-    assert r.returncode != 0
+    r = CliRunner().invoke(app, argv + args)
+    assert r.exit_code == 2, (r.exit_code, r.exception)
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "store").exists()
@@ -83,5 +89,9 @@ def test_sweep_bad_axis(tmp_path):
     assert r.returncode != 0 and "unknown hyperparameter" in r.stderr and not (tmp_path / "s").exists()
     r = cli("models", "sweep", "--zip", "lr=1,2", "--zip", "k=1", "--out", tmp_path / "s")
     assert r.returncode != 0 and "same number" in r.stderr
-    r = cli("models", "sweep", "--grid", "lr=1,2", "--instances", "0", "--out", tmp_path / "s")
-    assert r.returncode == 2 and "--instances" in r.stderr and not (tmp_path / "s").exists()
+    from typer.testing import CliRunner
+
+    from models.cli import app
+
+    r = CliRunner().invoke(app, ["sweep", "--grid", "lr=1,2", "--instances", "0", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "--instances" in r.stderr and not (tmp_path / "s").exists()
