@@ -16,7 +16,6 @@ import torch
 
 from models.metric import measure
 from models.model import NONLINEARITY, preactivations
-from models.tasks import task_loss
 
 CHUNK = 2048  # rows per block: keeps the per-alpha buffers in cache
 

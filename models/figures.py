@@ -105,7 +105,6 @@ def _colours(n: int):
 
 
 def _title(sel: dict, cfg, extra: str) -> str:
-    var = sel["var"]
     held = ", ".join(f"{SHORT.get(a, a)}={_fmt(v, a)}" for a, v in sel["held"].items())
     seeds = sorted({r["seed"] for _, rs in sel["groups"] for r in rs})
     what = " with ".join(LABELS.get(a, a) for a in sel["line_axes"])
