@@ -50,7 +50,8 @@ def imp(
     run: Optional[str] = typer.Argument(None, help="dense run(s) to prune (names under --runs-dir, or paths); "
                                                    "without one level 0 is trained from the train flags"),
     out: Path = typer.Option(..., "--out", help="IMP directory: level_00 .. level_NN run dirs, levels.json"),
-    rounds: int = typer.Option(10, "--rounds", help="pruning rounds (levels after the dense level 0)"),
+    rounds: Optional[int] = typer.Option(None, "--rounds", help="pruning rounds (levels after the dense level 0) "
+                                         "[default: 10; a control: its ticket's]"),
     rate: Optional[float] = typer.Option(None, "--rate", help="fraction of the remaining weights pruned per round "
                                                               "[default: 0.2]"),
     rate_out: Optional[float] = typer.Option(None, "--rate-out", help="W2's own rate (layer scope)"),
@@ -81,7 +82,8 @@ def imp(
                  if v is not None]
         if given:
             raise ConfigError(f"{', '.join(given)}: a control takes these from its --ticket")
-    settings = ImpSettings(rounds=rounds, rate=0.2 if rate is None else rate, rate_out=rate_out,
+    follow = rounds is None and control != "none"  # a control runs as many rounds as its ticket by default
+    settings = ImpSettings(rounds=10 if rounds is None else rounds, rate=0.2 if rate is None else rate, rate_out=rate_out,
                            scope=scope or "layer", rewind=parse_rewind(rewind or "init"), control=control)
     cfg = None
     if flags or preset_name:
@@ -96,10 +98,12 @@ def imp(
     check_backend(backend, workers, address, None, max_retries)
     paths = [runs.resolve(r, runs_dir) for r in run_list]
     if len(paths) > 1 or (ticket is not None and is_chain_set(ticket)):
-        plans = plan_chains(settings, out, run_dirs=paths or None, ticket_set=ticket if not paths else None)
+        plans = plan_chains(settings, out, run_dirs=paths or None, ticket_set=ticket if not paths else None,
+                            rounds_from_ticket=follow)
         _run_chains(plans, out, quiet, backend=backend, workers=workers, address=address, max_retries=max_retries)
         return
-    plan = plan_imp(settings, out, run=paths[0] if paths else None, config=cfg, ticket=ticket)
+    plan = plan_imp(settings, out, run=paths[0] if paths else None, config=cfg, ticket=ticket,
+                    rounds_from_ticket=follow)
     _threads(threads)
     _run_imp(plan, quiet)
 

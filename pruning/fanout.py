@@ -49,7 +49,7 @@ def members(d: str | Path) -> list[Path]:
 
 
 def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] | None = None,
-                ticket_set: str | Path | None = None) -> list[ImpPlan]:
+                ticket_set: str | Path | None = None, rounds_from_ticket: bool = False) -> list[ImpPlan]:
     """One plan per dense run (OUT/<run name>) or per chain of a ticket set (OUT/<chain name>), all checked
     before anything is written."""
     out = Path(out).resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
@@ -67,7 +67,8 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     if dup:
         raise ConfigError(f"two starts share the name {dup[0]!r}; their chains would share OUT/{dup[0]}")
     if ticket_set is not None:
-        return [plan_imp(settings, out / n, ticket=t) for n, t in zip(names, starts)]
+        return [plan_imp(settings, out / n, ticket=t, rounds_from_ticket=rounds_from_ticket)
+                for n, t in zip(names, starts)]
     return [plan_imp(settings, out / n, run=r) for n, r in zip(names, starts)]
 
 

@@ -95,11 +95,13 @@ class ImpPlan:
 
 
 def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None = None,
-             config: TrainConfig | None = None, ticket: str | Path | None = None) -> ImpPlan:
+             config: TrainConfig | None = None, ticket: str | Path | None = None,
+             rounds_from_ticket: bool = False) -> ImpPlan:
     """Validate the inputs (run dirs, rewind step, an existing OUT) without writing anything.
 
     Exactly one start: `run` (a finished dense run), `config` (train level 0 here), or, for a control,
-    `ticket` (an IMP directory: level 0, the recipe and the settings come from it)."""
+    `ticket` (an IMP directory: level 0, the recipe and the settings come from it; with
+    rounds_from_ticket its number of rounds too)."""
     out = Path(out)
     source = None
     if settings.control != "none":
@@ -112,6 +114,8 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
         if rec["method"] != "imp":
             raise runs.RunError(f"{ticket} is a {rec['method']} control, not an IMP directory")
         t = ImpSettings(**rec["settings"])
+        if rounds_from_ticket:
+            settings = ImpSettings(**{**asdict(settings), "rounds": t.rounds})
         if settings.rounds > t.rounds:
             raise ConfigError(f"--rounds {settings.rounds} exceeds the ticket's {t.rounds}")
         settings = ImpSettings(rounds=settings.rounds, rate=t.rate, rate_out=t.rate_out, scope=t.scope,

@@ -35,7 +35,7 @@ def test_chain_set_and_its_control_equal_chains_run_one_by_one(starts, tmp_path)
     assert r.exit_code == 0, r.output
     assert "2 chains" in r.stdout and "seed1" in r.stdout
     r = CliRunner().invoke(app, ["imp", "--control", "random-mask", "--ticket", str(tmp_path / "set"),
-                                 "--out", str(tmp_path / "ctl"), "--rounds", "1", "--workers", "2", "--quiet"])
+                                 "--out", str(tmp_path / "ctl"), "--workers", "2", "--quiet"])  # rounds: the ticket's
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "ctl").iterdir()) == ["seed0", "seed1"]
     for s in (0, 1):  # the same chains, in this process, one by one
