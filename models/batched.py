@@ -151,7 +151,6 @@ def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume
             state["wall_s"] = torch.tensor(wall_before[e] + wall, dtype=torch.float64)
             runs.write_tensors(d / runs.RESUME, {k: v.detach().clone() for k, v in state.items()})
 
-    loss = None
     for step in range(start, cfg0.steps):
         xs, ys = zip(*(t.sample(cfg0.batch, g) for t, g in zip(tasks, gens)))
         loss, grads = batched_loss_and_grads(params, torch.stack(xs), torch.stack(ys), l1, cfg0.nonlinearity)

@@ -98,6 +98,11 @@ class RayExecutor(_Executor):
             self.ray.shutdown()
 
 
+def one_line(err: BaseException) -> str:
+    """An item's error as the one line a sweep table or a set's summary reports."""
+    return f"{type(err).__name__}: {err}".splitlines()[0]
+
+
 def import_ray():
     try:
         import ray

@@ -94,7 +94,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
     table (also written to OUT/sweep.json). With Ray a failed cell is retried up to max_retries times.
     instances > 1 trains up to that many equal-shape cells as one batched model per executor item
     (models.batched): it pays for tiny models on a CPU and many small ones on a GPU (benchmarks/README.md)."""
-    from .executor import check_backend, make_executor
+    from .executor import check_backend, make_executor, one_line
 
     check_backend(backend, workers, address, gpus_per_run, max_retries)
     if instances < 1:
@@ -114,7 +114,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
                 for _, run_dir in group:
                     cell = todo[Path(run_dir).name]
                     if err is not None:  # a failed cell (or batch) is reported, the others go on
-                        errors[cell.name] = f"{type(err).__name__}: {err}".splitlines()[0]
+                        errors[cell.name] = one_line(err)
                     if on_cell:
                         on_cell(cell, "failed" if err is not None else "done")
     table = sweep_table(cells, out, errors)

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from models.cli import _console, _progress, _threads, build_config, guarded
+from models.cli import _console, _progress, _threads, build_config, fail, guarded
 from models.config import PRESETS, ConfigError, coerce
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=(
@@ -123,7 +123,7 @@ def _run_chains(plans, out: Path, quiet: bool, **executor) -> None:
     from .fanout import run_chains
 
     results = _fanned_out(f"{plans[0].settings.method} chains -> {out.name}", len(plans), quiet,
-                          lambda on_done: run_chains(plans, on_chain=lambda p, st: on_done(p.out.name, st), **executor))
+                          lambda on_done: run_chains(plans, on_done=on_done, **executor))
     t = Table(title=f"{plans[0].settings.method}: {len(plans)} chains in {out}")
     for col in ("chain", "levels", "remaining", "eval loss (level 0 -> last)", "mono/N (level 0 -> last)"):
         t.add_column(col)
@@ -139,8 +139,6 @@ def _run_chains(plans, out: Path, quiet: bool, **executor) -> None:
                   f"{a['final_loss']:.4f} -> {b['final_loss']:.4f}", mono)
     _console().print(t)
     if failed:
-        from models.cli import fail
-
         fail(f"{len(failed)} of {len(plans)} chains failed; first: {failed[0][0]}: {failed[0][1]}", 1)
 
 
@@ -277,7 +275,7 @@ def _run_grow_set(items, out: Path, quiet: bool, **executor) -> None:
 
     method = items[0][0].method
     results = _fanned_out(f"{method} set -> {out.name}", len(items), quiet,
-                          lambda on_done: run_grow_set(items, on_run=lambda d, st: on_done(d.name, st), **executor))
+                          lambda on_done: run_grow_set(items, on_done=on_done, **executor))
     t = Table(title=f"{method}: {len(items)} runs in {out}")
     for col in ("run", "eval loss", "mono/N", "dead"):
         t.add_column(col)
@@ -291,8 +289,6 @@ def _run_grow_set(items, out: Path, quiet: bool, **executor) -> None:
                   str(s["dead_count"]))
     _console().print(t)
     if failed:
-        from models.cli import fail
-
         fail(f"{len(failed)} of {len(items)} runs failed; first: {failed[0][0]}: {failed[0][1]}", 1)
 
 

@@ -72,23 +72,25 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     return [plan_imp(settings, out / n, run=r) for n, r in zip(names, starts)]
 
 
-def _run_chain(plan: ImpPlan) -> list[dict]:
-    return run_imp(plan)
+def _fan_out(fn: Callable, items: list, name_of: Callable, on_done: Callable[[str, str], None] | None,
+             backend: str, workers: int, address: str | None, max_retries: int) -> dict:
+    """fn(item) for every item through the executor; member name -> its result, or its error (one line),
+    in the order of items. on_done(name, "done" | "failed") as each finishes."""
+    from models.executor import make_executor, one_line
+
+    results = {}
+    with make_executor(backend, workers, address, None, max_retries) as ex:
+        for item, result, err in ex.map_unordered(fn, items):
+            results[name_of(item)] = result if err is None else one_line(err)
+            if on_done:
+                on_done(name_of(item), "done" if err is None else "failed")
+    return {name_of(it): results[name_of(it)] for it in items}
 
 
 def run_chains(plans: list[ImpPlan], *, backend: str = "local", workers: int = 2, address: str | None = None,
-               max_retries: int = 1, on_chain: Callable[[ImpPlan, str], None] | None = None
-               ) -> dict[str, list[dict] | str]:
+               max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, list[dict] | str]:
     """Run every chain through the executor; chain name -> its levels.json rows, or its error (one line)."""
-    from models.executor import make_executor
-
-    results: dict[str, list[dict] | str] = {}
-    with make_executor(backend, workers, address, None, max_retries) as ex:
-        for plan, rows, err in ex.map_unordered(_run_chain, plans):
-            results[plan.out.name] = rows if err is None else f"{type(err).__name__}: {err}".splitlines()[0]
-            if on_chain:
-                on_chain(plan, "done" if err is None else "failed")
-    return {p.out.name: results[p.out.name] for p in plans}
+    return _fan_out(run_imp, plans, lambda p: p.out.name, on_done, backend, workers, address, max_retries)
 
 
 def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int]) -> list[tuple]:
@@ -112,14 +114,6 @@ def _run_grow(item: tuple) -> dict:
 
 
 def run_grow_set(items: list[tuple], *, backend: str = "local", workers: int = 2, address: str | None = None,
-                 max_retries: int = 1, on_run: Callable[[Path, str], None] | None = None) -> dict[str, dict | str]:
+                 max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, dict | str]:
     """Train every grow run of a set through the executor; run name -> its summary, or its error."""
-    from models.executor import make_executor
-
-    results: dict[str, dict | str] = {}
-    with make_executor(backend, workers, address, None, max_retries) as ex:
-        for (_, _, out), summary, err in ex.map_unordered(_run_grow, items):
-            results[out.name] = summary if err is None else f"{type(err).__name__}: {err}".splitlines()[0]
-            if on_run:
-                on_run(out, "done" if err is None else "failed")
-    return {it[2].name: results[it[2].name] for it in items}
+    return _fan_out(_run_grow, items, lambda it: it[2].name, on_done, backend, workers, address, max_retries)
