@@ -1,12 +1,9 @@
 """Batched-instances training: E runs of one shape trained as one stacked model, each into its own run dir.
 
-Weights are stacked along a leading instance dim (W1: E x k x d, b1: E x k, W2: E x out x k); one bmm per
-layer replaces E small matmuls, and the per-instance losses are summed, so each instance's gradient is
-exactly its own run's. Every instance keeps its own config (lr, seed, bias init and decay, l1, eps, task
-seed), its own data stream and its own run dir, written as train_run writes it, resume state included:
-a run started batched can be resumed alone and the other way round, and its numbers equal train_run's up
-to float rounding. Whether it pays is measured (benchmarks/batched_speed.py, benchmarks/README.md): on a
-2-core CPU only for tiny models; on a GPU it fills the device with many small models. Not the default.
+Weights are stacked along a leading instance dim and the per-instance losses summed, so each instance's
+gradient is exactly its own run's; each keeps its own config, data stream and run dir (train_run's files,
+resume state included, so either trainer resumes the other's runs). It pays for tiny models on a CPU and for
+many small ones on a GPU (benchmarks/README.md), so it is not the default.
 """
 from __future__ import annotations
 
@@ -16,12 +13,13 @@ from typing import Callable
 
 import torch
 
-from . import runs
+from . import runs, seeds
 from .config import ConfigError, TrainConfig
-from .model import NONLINEARITY
+from .model import NONLINEARITY, PARAM_NAMES
 from .optim import make_optimizer
-from .train import (LOG_EVERY, SAVE_EVERY, config_record, data_generator, finish_run, is_checkpoint, lr_at,
-                    prepare_run_dir, resolve_device, resumed_metrics, start_run, write_checkpoint)
+from .rundir import ResumeState, RunDir
+from .train import (PROGRESS_EVERY, SAVE_EVERY, LossLog, checkpoint_entry, finish_run, is_checkpoint, lr_at,
+                    resolve_device, start_run)
 
 # what every instance of a batch must share: the shapes, the loop, the optimizer and the device
 SHARED_FIELDS = ("task", "n_features", "d_embed", "k", "nonlinearity", "optimizer", "schedule",
@@ -79,45 +77,51 @@ def check_batch(cfgs: list[TrainConfig], run_dirs: list[Path]) -> None:
 
 def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume: bool = False,
                   force: bool = False, on_progress: Callable[[int, list[float]], None] | None = None,
-                  stop_after: int | None = None) -> list[dict]:
+                  stop_after: int | None = None, plots: bool = True) -> list[dict]:
     """Train E runs as one stacked model; returns their summaries (empty after stop_after).
 
-    Each instance's run dir gets what train_run would write (config, task, init, metrics, checkpoints,
-    resume state, model, plots, summary). Instances resumed together must stand at the same step."""
-    dirs = [Path(d) for d in run_dirs]
-    check_batch(cfgs, dirs)
-    resumed = [prepare_run_dir(d, c, resume, force) for d, c in zip(dirs, cfgs)]
-    states = [runs.read_tensors(d / runs.RESUME) if r else None for d, r in zip(dirs, resumed)]
-    at = sorted({0 if s is None else int(s["step"]) for s in states})
+    Each instance's run dir gets what train_run would write. Instances resumed together must stand at
+    the same step."""
+    dirs = [RunDir(d) for d in run_dirs]
+    check_batch(cfgs, [d.path for d in dirs])
+    device = resolve_device(cfgs[0].device)
+    resumed = [d.check(c, resume=resume, force=force) for d, c in zip(dirs, cfgs)]
+    states = [d.load_state() if r else None for d, r in zip(dirs, resumed)]
+    at = sorted({0 if s is None else s.step for s in states})
     if len(at) > 1:
         raise runs.RunError(f"batched instances stand at different steps ({', '.join(map(str, at))}); "
                             "resume them one by one")
-    start, cfg0, E = at[0], cfgs[0], len(cfgs)
-    device = resolve_device(cfg0.device)
+    try:
+        for d, c in zip(dirs, cfgs):
+            d.claim(c, resume=resume, force=force)
+        return _train_batched(cfgs, dirs, device, states, at[0], on_progress, stop_after, plots)
+    finally:
+        for d in dirs:
+            d.release()
 
+
+def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, plots) -> list[dict]:
+    cfg0, E = cfgs[0], len(cfgs)
     begun = [start_run(c, device) for c in cfgs]  # (task tensors, task, init) per instance
     tasks = [b[1] for b in begun]
-    gens = [data_generator(c, device) for c in cfgs]
-    params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in ("W1", "b1", "W2")}
+    gens = [seeds.generator(c.seed, seeds.DATA, device) for c in cfgs]
+    params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in PARAM_NAMES}
     opt = make_optimizer(cfg0.optimizer, params, instances=True)
     metrics: list[list[dict]] = [[] for _ in cfgs]
     wall_before = [0.0] * E
     for e, (d, c, st, b) in enumerate(zip(dirs, cfgs, states, begun)):
         if st is None:
-            d.mkdir(parents=True, exist_ok=True)
-            runs.write_json(d / runs.CONFIG, config_record(c, device))
-            runs.write_tensors(d / runs.TASK, b[0])
-            runs.write_tensors(d / runs.INIT, b[2])
+            d.begin(c, device, b[0], b[2])
             continue
         with torch.no_grad():
             for n, p in params.items():
-                p[e].copy_(st[f"param.{n}"])
-                opt.exp_avg[n][e].copy_(st[f"opt.exp_avg.{n}"])
-                opt.exp_avg_sq[n][e].copy_(st[f"opt.exp_avg_sq.{n}"])
-        opt.step_count = int(st["opt.step_count"])
-        gens[e].set_state(st["gen"])
-        wall_before[e] = float(st["wall_s"])
-        metrics[e] = resumed_metrics(d, start)
+                p[e].copy_(st.params[n])
+                opt.exp_avg[n][e].copy_(st.opt[f"exp_avg.{n}"])
+                opt.exp_avg_sq[n][e].copy_(st.opt[f"exp_avg_sq.{n}"])
+        opt.step_count = int(st.opt["step_count"])
+        gens[e].set_state(st.gen)
+        wall_before[e] = st.wall_s
+        metrics[e] = d.metrics_until(start)
 
     # per-instance constants on the device: no host work inside the step loop
     base_lr = torch.tensor([c.lr for c in cfgs], device=device)
@@ -126,30 +130,21 @@ def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume
     l1 = torch.tensor([c.l1 for c in cfgs], device=device) if any(c.l1 for c in cfgs) else None
     shape = cfg0.replace(lr=1.0)  # the schedule's factor: every instance shares schedule and period
     singles = [t.single_feature_inputs() for t in tasks]
-    loss_buf = torch.zeros(SAVE_EVERY // LOG_EVERY + 1, E, device=device)
-    pending: list[int] = []
+    losses = LossLog(device, instances=E)
     t0 = time.perf_counter()
 
-    def flush_losses():
-        if pending:
-            for s, row in zip(pending, loss_buf[:len(pending)].tolist()):
-                for e in range(E):
-                    metrics[e].append({"step": s, "loss": row[e]})
-            pending.clear()
+    def instance(e: int) -> dict[str, torch.Tensor]:
+        return {n: p[e].detach() for n, p in params.items()}
 
     def save_state(step: int):
-        flush_losses()
+        losses.flush(metrics)
         wall = time.perf_counter() - t0
         for e, d in enumerate(dirs):
-            runs.write_metrics(d / runs.METRICS, metrics[e])
-            state = {f"param.{n}": p[e] for n, p in params.items()}
-            state.update({f"opt.exp_avg.{n}": t[e] for n, t in opt.exp_avg.items()})
-            state.update({f"opt.exp_avg_sq.{n}": t[e] for n, t in opt.exp_avg_sq.items()})
-            state["opt.step_count"] = torch.tensor(opt.step_count, dtype=torch.int64)
-            state["gen"] = gens[e].get_state()
-            state["step"] = torch.tensor(step, dtype=torch.int64)
-            state["wall_s"] = torch.tensor(wall_before[e] + wall, dtype=torch.float64)
-            runs.write_tensors(d / runs.RESUME, {k: v.detach().clone() for k, v in state.items()})
+            opt_state = {f"exp_avg.{n}": t[e] for n, t in opt.exp_avg.items()}
+            opt_state.update({f"exp_avg_sq.{n}": t[e] for n, t in opt.exp_avg_sq.items()})
+            opt_state["step_count"] = torch.tensor(opt.step_count, dtype=torch.int64)
+            d.save_state(ResumeState(params=instance(e), opt=opt_state, gen=gens[e].get_state(), step=step,
+                                     wall_s=wall_before[e] + wall), metrics[e])
 
     for step in range(start, cfg0.steps):
         xs, ys = zip(*(t.sample(cfg0.batch, g) for t, g in zip(tasks, gens)))
@@ -160,24 +155,24 @@ def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume
         if step < cfg0.steps / 2 and any_decay:
             with torch.no_grad():
                 params["b1"].mul_(decay)
-        if step % LOG_EVERY == 0:
-            loss_buf[len(pending)] = loss
-            pending.append(step)
+        losses.log(step, loss)
         done = step + 1
         if is_checkpoint(done):
             for e, (d, c) in enumerate(zip(dirs, cfgs)):
-                write_checkpoint(d, c, {n: p[e].detach() for n, p in params.items()}, singles[e], done, metrics[e])
+                d.write_checkpoint(done, instance(e))
+                metrics[e].append(checkpoint_entry(instance(e), singles[e], c.nonlinearity, done))
         if is_checkpoint(done) or done % SAVE_EVERY == 0:
             save_state(done)
-        if on_progress is not None and (done % 64 == 0 or done == cfg0.steps):
+        if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == cfg0.steps):
             on_progress(done, loss.tolist())
         if stop_after is not None and done >= stop_after and done < cfg0.steps:
             save_state(done)
             return []
 
-    flush_losses()
+    losses.flush(metrics)
     elapsed = time.perf_counter() - t0
     rate = (cfg0.steps - start) / elapsed if elapsed > 0 else None
     return [finish_run(d, c, {n: p[e].detach().clone() for n, p in params.items()}, metrics[e], device, tasks[e],
-                       {}, wall_s=wall_before[e] + elapsed, steps_per_s=rate, extra={"batched_instances": E})
+                       {}, wall_s=wall_before[e] + elapsed, steps_per_s=rate, extra={"batched_instances": E},
+                       plots=plots)
             for e, (d, c) in enumerate(zip(dirs, cfgs))]

@@ -23,6 +23,15 @@ def describe(cfg: TrainConfig, swept: tuple[str, ...] | list[str] = ()) -> str:
             f"{v('batch', 'B')} {v('steps', 'steps')}")
 
 
+def run_plots(run_dir: Path, params: dict, cfg: TrainConfig, task, metrics: list[dict], mono) -> None:
+    """A finished run's training.png and sfa.png."""
+    from .metric import single_feature_activations
+
+    A = single_feature_activations(params, task.single_feature_inputs(), cfg.nonlinearity).cpu()
+    training_plot(metrics, cfg, Path(run_dir) / "training.png", title=Path(run_dir).name)
+    sfa_plot(A, cfg, Path(run_dir) / "sfa.png", title=Path(run_dir).name, mono=mono)
+
+
 def training_plot(metrics: list[dict], cfg: TrainConfig, path: Path, title: str = "") -> None:
     """Loss, mono/N and mean bias against log2 step, as the paper's training plots."""
     loss = [(m["step"], m["loss"]) for m in metrics if "loss" in m and m["step"] > 0]

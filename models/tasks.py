@@ -13,11 +13,11 @@ import functools
 import numpy as np
 import torch
 
+from . import seeds
 from .config import TrainConfig
 
 EVAL_SIZE = 2**16
 POWER_LAW_EXPONENT = 1.1
-_EVAL_STREAM = 0x5EED_E7A1  # mixes into the task seed so the eval set never equals a training stream
 
 
 def random_projection(n_features: int, d_embed: int, seed: int, stream: int) -> torch.Tensor:
@@ -142,8 +142,7 @@ def task_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def _eval_set_cpu(key: tuple, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     cfg = TrainConfig(**dict(key))
     task = Task(cfg, "cpu")
-    gen = torch.Generator().manual_seed((cfg.task_seed * 1_000_003) ^ _EVAL_STREAM)
-    return task.sample(size, gen)
+    return task.sample(size, seeds.eval_generator(cfg.task_seed))
 
 
 def eval_set(cfg: TrainConfig, device: torch.device | str = "cpu", size: int = EVAL_SIZE):

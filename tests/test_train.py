@@ -9,7 +9,7 @@ from models.model import preactivations
 from models.tasks import Task
 from models.train import data_bias, is_checkpoint, train_run
 
-RUN_FILES = {"config.json", "task.safetensors", "init.safetensors", "model.safetensors", "checkpoints",
+RUN_FILES = {".result.json", "config.json", "task.safetensors", "init.safetensors", "model.safetensors", "checkpoints",
              "metrics.jsonl", "summary.json", "training.png", "sfa.png"}
 
 
