@@ -1,10 +1,9 @@
 """Hidden-unit permutation alignment of two runs of one task (git re-basin for one hidden layer).
 
-A two-layer model is unchanged by permuting its hidden units: (W1, b1, W2) ~ (W1[p], b1[p], W2[:, p]).
-Weight matching: maximise sum_j <u_a[j], u_b[p[j]]> with u[j] = [W1[j], b1[j], W2[:, j]]; for one
-hidden layer this is a single exact linear assignment, no coordinate descent.
-Activation matching: maximise the summed correlation of hidden activations on the task's eval set.
-`perm[j]` is the unit of B that is put at position j, so aligned B = permute(B, perm).
+Permuting hidden units leaves the model's function unchanged. Weight matching is one exact linear
+assignment over u[j] = [W1[j], b1[j], W2[:, j]]; activation matching maximises the summed correlation of
+hidden activations on a draw of ACTIVATION_SAMPLES inputs from the task's eval stream. `perm[j]` is the
+unit of B put at position j: aligned B = permute(B, perm). See docs/science.md.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.model import PARAM_NAMES
 from models.runs import Run, RunError
 
 METHODS = ("weight", "activation")
@@ -42,7 +42,8 @@ def permute(params: dict[str, torch.Tensor], perm) -> dict[str, torch.Tensor]:
     """The same function with hidden units reordered: unit j of the result is unit perm[j] of params."""
     p = torch.as_tensor(np.asarray(perm), dtype=torch.long)
     out = dict(params)
-    out["W1"], out["b1"], out["W2"] = params["W1"][p], params["b1"][p], params["W2"][:, p]
+    W1, b1, W2 = PARAM_NAMES
+    out[W1], out[b1], out[W2] = params[W1][p], params[b1][p], params[W2][:, p]
     return out
 
 
@@ -115,12 +116,42 @@ def align(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], method: str 
 
 
 def align_runs(a: Run, b: Run, method: str = "weight") -> Alignment:
-    """Align run B to run A; activation matching uses the first ACTIVATION_SAMPLES of the task's eval set."""
+    """Align run B to run A (runs of one task, checked); activation matching uses a draw of
+    ACTIVATION_SAMPLES inputs from the task's eval stream."""
     from models.tasks import eval_set
 
     check_compatible(a, b)
     x = eval_set(a.config, "cpu", ACTIVATION_SAMPLES)[0] if method == "activation" else None
     return align(a.params, b.params, method, x, a.config.nonlinearity)
+
+
+def aligned_copy(a: Run, b: Run, method: str = "weight") -> tuple[Alignment, dict, dict, dict]:
+    """B permuted to match A: (alignment, params, init, alignment.json record). The permuted model is
+    checked to compute B's function before it is returned."""
+    from models.tasks import eval_set
+
+    al = align_runs(a, b, method)
+    aligned = permute(b.params, al.perm)
+    diff = same_function(b.params, aligned, eval_set(b.config, "cpu", 4096)[0], b.config.nonlinearity)
+    record = {"a": str(a.path), "b": str(b.path), **al.to_dict(), "max_output_change": diff}
+    return al, aligned, permute(b.init, al.perm), record
+
+
+def role_changes(a: Run, c: Run) -> dict:
+    """After weight-matching C to A: how many of A's monosemantic neurons keep their feature, switch it,
+    or turn polysemantic, and how many polysemantic ones turn monosemantic."""
+    perm = align_runs(a, c, "weight").perm
+    before = a.summary["mono_per_neuron"]
+    if before is None:
+        return {"mono_kept_same_feature": None}
+    after = [c.summary["mono_per_neuron"][p] for p in perm]
+    pairs = list(zip(before, after))
+    return {"mono_kept_same_feature": sum(1 for x, y in pairs if x is not None and x == y),
+            "mono_switched_feature": sum(1 for x, y in pairs if x is not None and y is not None and x != y),
+            "mono_became_poly": sum(1 for x, y in pairs if x is not None and y is None),
+            "poly_became_mono": sum(1 for x, y in pairs if x is None and y is not None),
+            "features_served_before": len({x for x in before if x is not None}),
+            "features_served_after": len({y for y in after if y is not None})}
 
 
 def same_function(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], x: torch.Tensor,

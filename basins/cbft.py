@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-PARAMS = ("W1", "b1", "W2")
+from models.model import PARAM_NAMES
 
 
 @dataclass
@@ -36,12 +36,14 @@ def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: fl
     from models.optim import Adam
     from models.tasks import Task, make_task_tensors, task_loss
 
+    from models import seeds
+
     task = Task(cfg, "cpu", make_task_tensors(cfg))
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + 0xCBF7)
+    gen = seeds.generator(seed, seeds.CBFT)
     rng = np.random.default_rng(seed)
-    anchor = {n: anchor[n].detach().float() for n in PARAMS}
+    anchor = {n: anchor[n].detach().float() for n in PARAM_NAMES}
     target = eval_loss(anchor, cfg) + margin
-    theta = {n: anchor[n].clone().requires_grad_(True) for n in PARAMS}
+    theta = {n: anchor[n].clone().requires_grad_(True) for n in PARAM_NAMES}
     opt_barrier, opt_task = Adam(theta), Adam(theta)
     metrics: list[dict] = []
     t0 = time.perf_counter()
@@ -50,7 +52,7 @@ def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: fl
         if step < steps and not control:
             t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
             x, y = task.sample(cfg.batch, gen)
-            mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAMS}
+            mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAM_NAMES}
             b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
             for p in theta.values():
                 p.grad = None
@@ -69,3 +71,21 @@ def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: fl
         if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps + finetune):
             on_progress(step + 1, float(loss.detach()))
     return CbftResult({n: p.detach() for n, p in theta.items()}, metrics, target, time.perf_counter() - t0)
+
+
+def result_config(cfg, steps: int, finetune: int, lr: float):
+    """The TrainConfig a CBFT result's run dir records: Adam at a constant lr, no bias decay."""
+    return cfg.replace(steps=steps + finetune, optimizer="adam", lr=lr, schedule="constant", bias_decay=0.0)
+
+
+def cbft_record(a, c, r: CbftResult, *, steps: int, finetune: int, control: bool, margin: float, lr: float,
+                seed: int, points: int = 33) -> dict:
+    """cbft.json: the path from start A to the result C (naive and aligned), what changed, the history."""
+    from .align import role_changes
+    from .interpolate import interpolation_record
+
+    return {**interpolation_record(a, c, points, "weight", None), "steps": steps, "finetune": finetune,
+            "control": control, "margin": margin, "lr": lr, "seed": seed, "target": r.target, "history": r.metrics,
+            "mono_before": a.summary["mono_per_N"], "mono_after": c.summary["mono_per_N"],
+            "loss_before": a.summary["final_loss"], "loss_after": c.summary["final_loss"],
+            "dead_before": a.summary["dead_count"], "dead_after": c.summary["dead_count"], **role_changes(a, c)}

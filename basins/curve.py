@@ -1,10 +1,9 @@
-"""Low-loss curves between two models (Garipov et al. 2018): are they connected by a simple curve
-even where the straight line has a barrier?
+"""Low-loss curves between two models (Garipov et al. 2018): connected by a simple curve where the
+straight line has a barrier?
 
-Control points [A, C_1 .. C_n, B]: a Bezier curve sum_i Bernstein_i(t) P_i (one bend = the quadratic
-curve of SCIENCE.md) or a polygonal chain through the points at t = i/(n+1). The bends start evenly
-spaced on the straight line (so step 0 IS the line) and are trained with one t ~ U(0,1) per batch;
-the endpoints stay fixed.
+Control points [A, C_1 .. C_n, B]: a Bezier curve (one bend: the quadratic curve) or a polygonal chain.
+The bends start evenly spaced on the line (step 0 IS the line) and train with one t ~ U(0,1) per batch;
+the endpoints stay fixed (docs/science.md).
 """
 from __future__ import annotations
 
@@ -45,8 +44,10 @@ def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 
     from models.optim import Adam
     from models.tasks import Task, make_task_tensors, task_loss
 
+    from models import seeds
+
     task = Task(cfg, "cpu", make_task_tensors(cfg))
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + 0xC0E5)
+    gen = seeds.generator(seed, seeds.CURVE)
     tgen = np.random.default_rng(seed)
     bend_params = [{n: torch.lerp(pa[n], pb[n], i / (bends + 1)).clone().requires_grad_(True) for n in pa}
                    for i in range(1, bends + 1)]
@@ -102,3 +103,18 @@ def evaluate_curve(pa, pb, bends, cfg, kind: str, points: int = EVAL_POINTS, eva
         "line": {"max": float(np.max(line.loss)), "mean": float(np.mean(line.loss)),
                  "integral": _integral(ts, line.loss), **line.barriers},
     }
+
+
+def curve_record(ra, rb, kind: str = "bezier", bends: int = 1, steps: int = 2048, lr: float = 1e-3, seed: int = 0,
+                 points: int = EVAL_POINTS, eval_size: int | None = None, on_progress=None) -> tuple[dict, dict]:
+    """curve.json (the trained curve to weight-matched B against the line) and the bends' tensors."""
+    from .align import align_runs, permute
+
+    al = align_runs(ra, rb, "weight")
+    pb = permute(rb.params, al.perm)
+    trained = train_curve(ra.params, pb, ra.config, kind, bends, steps, lr, seed=seed, on_progress=on_progress)
+    res = {"a": str(ra.path), "b": str(rb.path), "kind": kind, "bends": bends, "steps": steps, "lr": lr,
+           "seed": seed, **evaluate_curve(ra.params, pb, trained.bends, ra.config, kind, points, eval_size),
+           "history": trained.history, "permutation": al.perm.tolist()}
+    tensors = {f"bend{i}.{n}": t for i, bd in enumerate(trained.bends) for n, t in bd.items()}
+    return res, tensors

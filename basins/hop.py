@@ -1,13 +1,9 @@
 """How much pull toward another model makes a run hop basins?
 
-Continue training A (its own recipe, bias decay off, optionally another lr) on
-loss + lambda * ||theta - pi(theta_B)||^2 for `steps` steps, pi aligning B's hidden units to A, then
-`release` more steps without the pull (so the result is a trained solution, not a compromise held by the
-pull), one run per lambda. Each result is a run dir; for each we report the distance left to aligned B,
-the aligned barrier to B and to A, mono/N and loss. A run "landed in B's basin" when its relative aligned
-barrier to B is below `tol` and its mono/N lies in B's seed range (`mono_range`); whether its loss is also within
-(1 + tol) x B's is reported beside it (a barrier is measured against the endpoints' own losses, so a
-result on a slope above B can show none).
+Continue A (its recipe, no bias decay, optionally another lr) on loss + lambda ||theta - pi(theta_B)||^2 for
+`steps` steps, then `release` steps without the pull, one run dir per lambda. A run "landed in B's basin"
+when its relative aligned barrier to B is below `tol` and its mono/N lies in B's seed range; whether its
+loss is within (1 + tol) x B's is reported beside it (docs/science.md).
 """
 from __future__ import annotations
 
@@ -15,16 +11,15 @@ from pathlib import Path
 
 import torch
 
+from models.model import PARAM_NAMES
 from models.runs import Run, RunError, is_finished, load_run, read_config
 
 from .align import align, align_runs, permute
 from .interpolate import linear_path
 
-PARAMS = ("W1", "b1", "W2")
-
 
 def distance(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor]) -> float:
-    return float(sum(((pa[n].double() - pb[n].double()) ** 2).sum() for n in PARAMS) ** 0.5)
+    return float(sum(((pa[n].double() - pb[n].double()) ** 2).sum() for n in PARAM_NAMES) ** 0.5)
 
 
 def pull(target: dict[str, torch.Tensor], lam: float, until: int | None = None):
@@ -32,7 +27,7 @@ def pull(target: dict[str, torch.Tensor], lam: float, until: int | None = None):
     at steps before `until` (all steps if None)."""
     def hook(step, params):
         if lam and (until is None or step < until):
-            for n in PARAMS:
+            for n in PARAM_NAMES:
                 params[n].grad.add_(params[n].detach() - target[n], alpha=2 * lam)
     return hook
 
@@ -49,7 +44,7 @@ def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> dict:
 
 def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release: int = 0,
         lr: float | None = None, points: int = 17, eval_size: int | None = 16384, tol: float = 0.05,
-        mono_range: tuple[float, float] | None = None, on_lambda=None, on_progress=None) -> dict:
+        mono_range: tuple[float, float] | None = None, on_lambda=None, on_progress=None, plots: bool = True) -> dict:
     """Train A toward aligned B for every lambda (finished lambdas are reused) and report each."""
     from models.train import train_run
 
@@ -66,7 +61,7 @@ def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release:
                            "pass --force to start the hop afresh")
         if not is_finished(d):
             train_run(cfg, d, resume=True, start_params=a.params, grad_hook=pull(target, lam, steps),
-                      on_progress=on_progress)
+                      on_progress=on_progress, plots=plots)
         r = load_run(d)
         to_b = aligned_barrier(r.params, b.params, cfg, points, eval_size)
         to_a = aligned_barrier(r.params, a.params, cfg, points, eval_size)
@@ -102,3 +97,21 @@ def mono_seed_range(peers: list[Run], margin: float = 0.02) -> tuple[float, floa
         return (float("nan"), float("nan"))
     return (min(vals) - margin, max(vals) + margin)
 
+
+
+DIRECTIONS = ("a_to_b", "b_to_a")
+
+
+def hop_directions(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, both: bool = False,
+                   peers: list[Run] = (), mono_margin: float = 0.02, on_direction=None, **kw) -> list[dict]:
+    """hop() from A toward B (OUT/a_to_b) and, with both, from B toward A (OUT/b_to_a); each target's mono/N
+    seed range is taken over it and those of `peers` that differ from it only in seed.
+    on_direction(start, target) is called before each direction (e.g. to start a progress bar)."""
+    results = []
+    for (start, target), sub in zip([(a, b), (b, a)][:2 if both else 1], DIRECTIONS):
+        siblings = [p for p in peers if p.config.replace(seed=0) == target.config.replace(seed=0)]
+        if on_direction is not None:
+            on_direction(start, target)
+        results.append(hop(start, target, sorted(set(lambdas)), steps, Path(out) / sub,
+                           mono_range=mono_seed_range([target, *siblings], mono_margin), **kw))
+    return results

@@ -1,11 +1,10 @@
 """Linear paths between two models: eval loss and monosemanticity along theta(a) = (1-a) A + a B.
 
-The first layer is linear in a, so each eval chunk's pre-activations are computed once per endpoint
-and blended per alpha: a 33-point path costs about 33 second-layer passes, not 33 full forwards.
-Barriers (SCIENCE.md), keeping the sign:
+The first layer is linear in a, so each eval chunk's pre-activations are computed once per endpoint and
+blended per alpha: a 33-point path costs about 33 second-layer passes. Barriers keep their sign:
   barrier       = max_a [L(a) - ((1-a) L(0) + a L(1))]       (Entezari et al.)
   barrier_mean  = max_a L(a) - (L(0) + L(1)) / 2               (git re-basin's code)
-and both divided by the endpoints' mean loss (the *_rel variants).
+and both divided by the endpoints' mean loss (the *_rel variants); docs/science.md.
 """
 from __future__ import annotations
 
@@ -15,13 +14,13 @@ import numpy as np
 import torch
 
 from models.metric import measure
-from models.model import NONLINEARITY, preactivations
+from models.model import NONLINEARITY, PARAM_NAMES, preactivations
 
 CHUNK = 2048  # rows per block: keeps the per-alpha buffers in cache
 
 
 def lerp_params(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], a: float) -> dict[str, torch.Tensor]:
-    return {n: torch.lerp(pa[n], pb[n], float(a)) for n in ("W1", "b1", "W2")}
+    return {n: torch.lerp(pa[n], pb[n], float(a)) for n in PARAM_NAMES}
 
 
 def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, x: torch.Tensor,
@@ -77,7 +76,9 @@ def barriers(alphas, losses) -> dict[str, float]:
 
 
 @dataclass
-class Path:
+class LinePath:
+    """Eval loss (and mono/N) at each alpha of a straight path."""
+
     alphas: list[float]
     loss: list[float]
     mono: list[float] | None
@@ -88,7 +89,7 @@ class Path:
 
 
 def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, device="cpu",
-                with_mono: bool = True) -> Path:
+                with_mono: bool = True) -> LinePath:
     """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line."""
     from models.tasks import Task, eval_set, make_task_tensors
 
@@ -101,4 +102,29 @@ def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, dev
     if with_mono:
         single = Task(cfg, device, make_task_tensors(cfg)).single_feature_inputs()
         mono = path_mono(pa, pb, alphas, single, cfg.nonlinearity, cfg.n_features)
-    return Path(alphas, loss, mono)
+    return LinePath(alphas, loss, mono)
+
+
+DEFINITION = ("barrier = max_a [L(a) - ((1-a) L(A) + a L(B))]; barrier_mean = max_a L(a) - (L(A) + L(B))/2; "
+              "*_rel = divided by (L(A) + L(B))/2; sign kept")
+
+
+def interpolation_record(ra, rb, points: int = 33, method: str = "weight", eval_size: int | None = None,
+                         device: str = "cpu") -> dict:
+    """interpolation.json: the naive and the aligned path from run A to run B, both barriers of each."""
+    from .align import aligned_copy
+
+    al, aligned, _, rec = aligned_copy(ra, rb, method)
+    naive = linear_path(ra.params, rb.params, ra.config, points, eval_size, device)
+    alp = linear_path(ra.params, aligned, ra.config, points, eval_size, device)
+    res = {"a": str(ra.path), "b": str(rb.path), "method": method, "eval_size": eval_size or "full",
+           "alphas": naive.alphas, "loss_naive": naive.loss, "loss_aligned": alp.loss,
+           "mono_naive": naive.mono, "mono_aligned": alp.mono}
+    for kind, p in (("naive", naive), ("aligned", alp)):
+        for k, v in p.barriers.items():  # barrier -> barrier_naive, barrier_mean_rel -> barrier_naive_mean_rel
+            res[f"barrier_{kind}{k[len('barrier'):]}"] = v
+    res.update({"endpoint_loss_a": naive.loss[0], "endpoint_loss_b": naive.loss[-1],
+                "permuted_b_max_output_change": rec["max_output_change"], "permutation": al.perm.tolist(),
+                "alignment": {k: v for k, v in al.to_dict().items() if k != "permutation"},
+                "definition": DEFINITION})
+    return res

@@ -134,3 +134,36 @@ def basin_map(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: in
             "definition": "barrier = max_a [L(a) - ((1-a) L(A) + a L(B))] on the straight path after weight "
                           "matching; *_rel divides by (L(A) + L(B)) / 2; edge where aligned_rel < tol"}
 
+
+
+def run_names(names: list[str] | None, sweep: Path | None) -> list[str]:
+    """The runs a map compares: the given names, or every finished run of a sweep directory (at least two)."""
+    from models.config import require
+    from models.runs import RunError, is_finished, list_runs
+
+    require(bool(names) != (sweep is not None), "give either RUNS... or --sweep DIR")
+    if sweep is not None:
+        if not Path(sweep).is_dir():
+            raise RunError(f"no sweep directory {sweep}")
+        names = [str(p) for p in list_runs(sweep) if is_finished(p)]
+    require(len(names) >= 2, f"a map needs at least 2 finished runs, got {len(names)}")
+    return list(names)
+
+
+def map_runs(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int = 16384, on_pair=None,
+             device: str = "cpu", backend: str = "local", workers: int = 1, address: str | None = None) -> dict:
+    """basin_map in this process (local backend, one worker) or fanned out through models.executor;
+    on_pair(count done) after each pair."""
+    from models.executor import make_executor
+
+    done = 0
+
+    def counted(i, j):
+        nonlocal done
+        done += 1
+        if on_pair is not None:
+            on_pair(done)
+    if backend == "local" and workers == 1:
+        return basin_map(runs, tol, points, eval_size, on_pair=counted, device=device)
+    with make_executor(backend, workers, address) as ex:
+        return basin_map(runs, tol, points, eval_size, on_pair=counted, executor=ex, device=device)

@@ -1,45 +1,46 @@
-"""Writing basins' outputs as run directories (aligned copies, hop and CBFT results), so every tool
-that reads runs (models show, basins interpolate/map, prune) works on them too; and guarding --out."""
+"""basins' outputs: result directories claimed through models.rundir, and the results that are models
+(aligned copies, hop and CBFT results) written as run directories, so every tool that reads runs works
+on them too."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import torch
 
-from models import runs
 from models.config import TrainConfig
+from models.runs import RunError
+from models.rundir import ResultDir, RunDir
+
+DONE = {"align": "alignment.json", "interpolate": "interpolation.json", "curve": "curve.json",
+        "hop": "hop.json", "cbft": "cbft.json", "map": "map.json"}
 
 
-def prepare_out(out: Path, force: bool, marker: str, resumable: bool = False) -> None:
-    """Refuse to overwrite a finished result without --force. Call after every input is validated.
-    A resumable command (hop) may continue into an unfinished --out."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise runs.RunError(f"--out {out} exists and is not a directory")
-    if resumable and not force and not (out / marker).exists():
-        return
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            what = "a finished result" if (out / marker).exists() or runs.is_finished(out) else "files"
-            raise runs.RunError(f"--out {out} already holds {what}; pass --force to overwrite it")
-        shutil.rmtree(out)
+def claim_out(out: Path, kind: str, *, force: bool, inputs=(), resumable: bool = False) -> ResultDir:
+    """Claim --out for a basins command of `kind` (call after every input is checked). A resumable command
+    (hop) continues an unfinished result of its kind. Returns the held claim (a context manager)."""
+    rd = ResultDir(out, kind, DONE[kind])
+    if rd.claim(force=force, resume=resumable and not force, inputs=inputs) == "finished":
+        rd.release()
+        raise RunError(f"{out} holds a finished {kind} result; pass --force to overwrite it")
+    return rd
+
+
+def check_out(out: Path, kind: str, *, force: bool, inputs=(), resumable: bool = False) -> None:
+    """claim_out's refusals without writing anything."""
+    ResultDir(out, kind, DONE[kind]).check(force=force, resume=resumable and not force, inputs=inputs)
 
 
 def write_run(out: Path, cfg: TrainConfig, params: dict[str, torch.Tensor], init: dict[str, torch.Tensor],
               metrics: list[dict], *, wall_s: float | None = None, steps_per_s: float | None = None) -> dict:
-    """A complete run dir for params that basins made (not trained by models.train): config, task,
-    init, model, metrics, summary (its final loss and metric recomputed here) and the usual plots."""
+    """A complete run dir in the claimed `out` for params that basins made (not trained by models.train):
+    config, task, init, model, metrics, summary (its final loss and metric recomputed) and the plots."""
     from models.tasks import Task, make_task_tensors
-    from models.train import config_record, finish_run
+    from models.train import finish_run
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cpu")
     tensors = make_task_tensors(cfg)
-    runs.write_json(out / runs.CONFIG, config_record(cfg, device))
-    runs.write_tensors(out / runs.TASK, tensors)
-    runs.write_tensors(out / runs.INIT, init)
+    rd = RunDir(out)
+    rd.begin(cfg, device, tensors, init)
     params = {n: t.detach().to(device) for n, t in params.items()}
-    return finish_run(out, cfg, params, metrics, device, Task(cfg, device, tensors), {},
+    return finish_run(rd, cfg, params, metrics, device, Task(cfg, device, tensors), {},
                       wall_s=wall_s or 0.0, steps_per_s=steps_per_s)

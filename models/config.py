@@ -21,51 +21,76 @@ class ConfigError(ValueError):
     """A bad hyperparameter; its message is one line meant for the user."""
 
 
+OPTIONAL_FIELDS = {"preset"}  # may be absent from a stored config.json
+
+
+def require(ok: bool, msg: str) -> None:
+    """The one validator: a ConfigError carrying a one-line message when `ok` is false."""
+    if not ok:
+        raise ConfigError(msg)
+
+
+def _opt(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+# What a 24 GiB machine can hold: a model, a batch of dense feature vectors and the 2^16-sample eval set.
+LIMITS = {"n_features": 16384, "d_embed": 4096, "k": 65536, "batch": 2**17, "steps": 2**24,
+          "schedule_period": 2**24}
+MAX_ELEMENTS = 2**28  # any one dense tensor (1 GiB of float32): W1 + W2, batch x N
+
+
+def is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    # task (drawn from task_seed; shared by every run with equal task fields)
-    task: str = "decoder"
-    n_features: int = 512
-    d_embed: int = 64
-    eps: float = 1 / 64
-    freq: str = "uniform"
-    task_seed: int = 0
-    # model
-    k: int = 1024
-    nonlinearity: str = "relu"
-    bias_init: float | str = 0.0  # offset ADDED to the default init, or "data"
-    data_bias_margin: float = 0.01  # with bias_init="data": max pre-activation sits this far below 0
-    # training
-    optimizer: str = "lamb"
-    lr: float = 0.003
-    schedule: str = "restart-cosine"
-    schedule_period: int = 512  # T_max of the paper's CosineAnnealingLR: lr reaches 0 at T_max, is back at lr at 2*T_max
-    bias_decay: float = 0.0  # b1 *= 1 - bias_decay * lr after each step in the first half
-    l1: float = 0.0  # L1 penalty on hidden activations: l1 * sum|h| / batch
-    batch: int = 1024
-    steps: int = 8192
-    seed: int = 0  # init and data order
-    device: str = "auto"
+    task: str = _opt("decoder", "decoder | reprojector | abs")
+    n_features: int = _opt(512, "N, number of sparse features")
+    d_embed: int = _opt(64, "d, input (embedding) dimension")
+    eps: float = _opt(1 / 64, "feature density: the probability a feature is on")
+    freq: str = _opt("uniform", "uniform | power_law feature frequencies")
+    task_seed: int = _opt(0, "seed of the projection(s) and the eval set")
+    k: int = _opt(1024, "hidden neurons")
+    nonlinearity: str = _opt("relu", "relu | gelu | solu (x*exp(x))")
+    bias_init: float | str = _opt(0.0, "mean bias offset ADDED to the default init, or 'data'")
+    data_bias_margin: float = _opt(0.01, "with --bias-init data: the largest pre-activation sits this far below 0")
+    optimizer: str = _opt("lamb", "lamb (paper) | adam")
+    lr: float = _opt(0.003, "base learning rate")
+    schedule: str = _opt("restart-cosine", "restart-cosine (paper) | cosine | constant")
+    schedule_period: int = _opt(512, "T_max of restart-cosine: lr is 0 at T_max and back at lr at 2 T_max")
+    bias_decay: float = _opt(0.0, "b1 *= 1 - bias_decay * lr after each step in the first half")
+    l1: float = _opt(0.0, "L1 penalty on hidden activations: l1 * sum|h| / batch")
+    batch: int = _opt(1024, "batch size")
+    steps: int = _opt(8192, "training steps")
+    seed: int = _opt(0, "seed of the init and the data order")
+    device: str = _opt("auto", "auto | cpu | cuda")
     preset: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                raise ConfigError(msg)
-
-        need(self.task in TASKS, f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        need(self.freq in FREQS, f"unknown --freq {self.freq!r}; choose one of {', '.join(FREQS)}")
-        need(self.nonlinearity in NONLINEARITIES,
-             f"unknown --nonlinearity {self.nonlinearity!r}; choose one of {', '.join(NONLINEARITIES)}")
-        need(self.optimizer in OPTIMIZERS, f"unknown --optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        need(self.schedule in SCHEDULES, f"unknown --schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-        need(self.device in DEVICES, f"unknown --device {self.device!r}; choose one of {', '.join(DEVICES)}")
+        need = require
+        for name, choices in (("task", TASKS), ("freq", FREQS), ("nonlinearity", NONLINEARITIES),
+                              ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES)):
+            v = getattr(self, name)
+            need(v in choices, f"unknown --{name.replace('_', '-')} {v!r}; choose one of {', '.join(choices)}")
         for name in ("n_features", "d_embed", "k", "batch", "steps", "schedule_period"):
             v = getattr(self, name)
-            need(isinstance(v, int) and not isinstance(v, bool) and v > 0,
-                 f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+            flag = f"--{name.replace('_', '-')}"
+            need(is_int(v) and v > 0, f"{flag} must be a positive integer, got {v!r}")
+            need(v <= LIMITS[name], f"{flag} {v} exceeds this suite's limit of {LIMITS[name]} (memory)")
+        need(self.k * (self.d_embed + self.out_dim) <= MAX_ELEMENTS and self.batch * self.n_features <= MAX_ELEMENTS,
+             f"k * (d + out) and batch * N must each be at most {MAX_ELEMENTS} (1 GiB of float32), got "
+             f"{self.k * (self.d_embed + self.out_dim)} and {self.batch * self.n_features}")
+        for name in ("eps", "lr", "bias_decay", "l1", "data_bias_margin"):
+            v = getattr(self, name)
+            need(is_number(v), f"--{name.replace('_', '-')} must be a finite number, got {v!r}")
         need(0 < self.eps <= 1, f"--eps must be in (0, 1], got {self.eps}")
-        need(self.lr > 0 and math.isfinite(self.lr), f"--lr must be positive, got {self.lr}")
+        need(self.lr > 0, f"--lr must be positive, got {self.lr}")
         need(self.bias_decay >= 0 and self.bias_decay * self.lr < 1,
              f"--bias-decay must be >= 0 with bias_decay*lr < 1, got {self.bias_decay}")
         need(self.l1 >= 0, f"--l1 must be >= 0, got {self.l1}")
@@ -75,10 +100,10 @@ class TrainConfig:
         if isinstance(self.bias_init, str):
             need(self.bias_init == "data", f"--bias-init must be a number or 'data', got {self.bias_init!r}")
         else:
-            need(math.isfinite(self.bias_init), f"--bias-init must be finite, got {self.bias_init}")
+            need(is_number(self.bias_init), f"--bias-init must be finite, got {self.bias_init}")
         for name in ("seed", "task_seed"):
             v = getattr(self, name)
-            need(isinstance(v, int) and 0 <= v < 2**63, f"--{name.replace('_', '-')} must be a non-negative integer")
+            need(is_int(v) and 0 <= v < 2**63, f"--{name.replace('_', '-')} must be an integer in [0, 2^63)")
 
     @property
     def out_dim(self) -> int:
@@ -92,11 +117,16 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict, strict: bool = False) -> "TrainConfig":
+        """From a dict of fields; unknown keys are refused, and with strict=True missing ones too
+        (a stored config must state every value, never take today's default)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        missing = sorted(known - set(d) - OPTIONAL_FIELDS) if strict else []
+        if missing:
+            raise ConfigError(f"missing config keys: {', '.join(missing)}")
         return cls(**d)
 
     def replace(self, **changes) -> "TrainConfig":
@@ -131,7 +161,7 @@ def coerce(name: str, text: str):
 
 
 # Presets: named overrides of TrainConfig defaults. "paper" is the paper's exact recipe (GPU scale);
-# the cpu-* presets are the CPU-budget shapes used in docs/reproduction.md.
+# the cpu-* presets are the CPU-budget shapes of docs/reproduction.md (decays are given per sweep there).
 PRESETS: dict[str, dict] = {
     "paper": dict(n_features=512, d_embed=64, k=1024, eps=1 / 64, batch=8192, steps=2**17,
                   optimizer="lamb", schedule="restart-cosine", lr=0.003, bias_init=0.0, bias_decay=0.0),
@@ -139,9 +169,7 @@ PRESETS: dict[str, dict] = {
                        optimizer="lamb", schedule="restart-cosine", lr=0.003, bias_init=-1.0, bias_decay=0.03),
     # paper shape, 1/8 of the batch and 1/16 of the steps: about 4 minutes on 2 CPU threads
     "cpu": dict(n_features=512, d_embed=64, k=1024, eps=1 / 64, batch=1024, steps=2**13),
-    # the two CPU reproduction shapes (docs/reproduction.md): k = 2N as in the paper, 2^13 steps at batch
-    # 1024; about 1 and 4 minutes a run on one thread. Bias decay there is scaled by the step ratio
-    # (0.03 * 2^17 / 2^13 = 0.48 -> 0.5) so biases shrink as much over the run as in the paper's.
+    # the two CPU reproduction shapes: k = 2N as in the paper, 2^13 steps at batch 1024
     "cpu-small": dict(n_features=128, d_embed=32, k=256, eps=1 / 32, batch=1024, steps=2**13),
     "cpu-medium": dict(n_features=256, d_embed=32, k=512, eps=1 / 32, batch=1024, steps=2**13),
     # tiny: seconds, for the demo and tests

@@ -137,7 +137,7 @@ def _load(sel: dict) -> dict:
     for key, rs in sel["groups"]:
         paths = [d / r["name"] for r in rs]
         cfg = runs.read_config(paths[0])
-        first = runs.read_json(paths[0] / runs.SUMMARY)
+        first = runs.read_summary(paths[0])
         b1 = runs.read_tensors(paths[0] / runs.MODEL)["b1"].float().numpy()
         data.append(dict(key=key, rows=rs, paths=paths, cfg=cfg, summary=first, b1=b1,
                          r=np.array(first["r_per_neuron"], dtype=float),

@@ -44,13 +44,18 @@ class ResultDir:
     that is only ever extended, such as an IMP directory); `marker` a file that identifies a result of this
     kind written before claims existed. Use as a context manager: leaving it drops the lock."""
 
-    def __init__(self, path: str | Path, kind: str, done: str | None, marker: str | None = None):
+    def __init__(self, path: str | Path, kind: str, done: str | None, marker: str | None = None,
+                 members: set[str] | None = None):
         self.path, self.kind, self.done, self.marker = Path(path), kind, done, marker or done
+        self.members = members  # a directory holding only these subdirectories is of this kind too
         self._fd: int | None = None
 
     def kind_found(self) -> str | None:
         kind = made_by(self.path)
         if kind is None and self.marker is not None and (self.path / self.marker).exists():
+            return self.kind
+        if kind is None and self.members is not None and all(
+                c.name in self.members for c in self.path.iterdir() if not c.name.startswith(".")):
             return self.kind
         if kind is None and (self.path / runs.CONFIG).is_file():
             return "run"

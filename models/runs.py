@@ -97,10 +97,21 @@ def save_figure(fig, path: Path) -> None:
 
 
 # ---------------------------------------------------------------- reading
-def read_json(path: Path) -> dict:
+MAX_JSON_BYTES = 64 * 2**20  # no record the suite writes comes near this
+
+
+def read_json(path: Path):
+    """A JSON file, read without pickle and without limit-less reads (a file past MAX_JSON_BYTES, or one
+    that is not a regular file, is refused)."""
+    path = Path(path)
     try:
-        with open(path) as f:
-            return json.load(f)
+        if not path.is_file():
+            raise RunError(f"{path} is missing" if not path.exists() else f"{path} is not a regular file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
+            raise RunError(f"{path} is larger than {MAX_JSON_BYTES >> 20} MiB: not a record of this suite")
+        return json.loads(raw)
     except FileNotFoundError:
         raise RunError(f"{path} is missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -164,11 +175,31 @@ def is_finished(path: Path) -> bool:
 
 
 def read_config(path: Path) -> TrainConfig:
-    d = read_json(Path(path) / CONFIG)
+    """A run's TrainConfig, read strictly: a missing or unknown field is an error naming the file."""
+    p = Path(path) / CONFIG
+    d = read_json(p)
+    if not isinstance(d, dict) or not isinstance(d.get("config"), dict):
+        raise RunError(f"{p} is corrupt: want an object with a 'config' object")
     try:
-        return TrainConfig.from_dict(d.get("config", d))
+        return TrainConfig.from_dict(d["config"], strict=True)
     except (ConfigError, TypeError) as e:
-        raise RunError(f"{Path(path) / CONFIG} is corrupt: {e}") from None
+        raise RunError(f"{p} is corrupt: {e}") from None
+
+
+SUMMARY_KEYS = ("final_loss", "mono_count", "mono_per_N", "dead_count", "mean_bias", "steps")
+
+
+def read_summary(path: Path) -> dict:
+    """A finished run's summary.json, checked for the fields every report reads."""
+    p = Path(path) / SUMMARY
+    s = read_json(p)
+    missing = [k for k in SUMMARY_KEYS if not isinstance(s, dict) or k not in s]
+    if missing:
+        raise RunError(f"{p} is corrupt: missing {', '.join(missing)}" if isinstance(s, dict)
+                       else f"{p} is corrupt: want an object")
+    if not isinstance(s["final_loss"], (int, float)) or s["final_loss"] != s["final_loss"]:
+        raise RunError(f"{p} is corrupt: final_loss is not a number")
+    return s
 
 
 @dataclass
@@ -206,7 +237,7 @@ def load_run(run: str | Path, runs_dir: str | Path = "runs", require_finished: b
     if require_finished and not is_finished(path):
         raise RunError(f"run {path} is unfinished (no {SUMMARY}); finish it with `models train ... --resume`")
     cfg = read_config(path)
-    summary = read_json(path / SUMMARY) if is_finished(path) else {}
+    summary = read_summary(path) if is_finished(path) else {}
     task = read_tensors(path / TASK)
     want = make_task_tensors(cfg)
     if set(task) != set(want) or any(not torch.equal(task[n], want[n]) for n in want):

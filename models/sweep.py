@@ -1,9 +1,8 @@
-"""Sweeps: grids of hyperparameters -> cells -> run dirs, trained by one-thread workers (a local process
-pool or Ray tasks, models.executor).
+"""Sweeps: grids of hyperparameters -> cells -> run dirs, trained through models.executor.
 
-A cell is a TrainConfig; its run dir is OUT/<axis=value__...__seed=S>. Finished cells are skipped and
-unfinished ones resumed, so a killed sweep simply runs again. `--zip` axes move together (e.g. bias
--1 with decay 0.03 against bias 0 with no decay); `--grid` axes form a cartesian product.
+A cell is a TrainConfig; its run dir is OUT/<axis=value__...__seed=S>. Finished cells are skipped (their
+config checked) and unfinished ones resumed, so a killed sweep simply runs again. `--zip` axes move
+together; `--grid` axes form a cartesian product.
 """
 from __future__ import annotations
 
@@ -14,7 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import runs
-from .config import ConfigError, TrainConfig, coerce
+from .config import ConfigError, TrainConfig, coerce, require
+
+SWEEP_JSON = "sweep.json"
+MAX_INSTANCES = 1024
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,11 @@ def parse_axis(spec: str) -> tuple[str, list]:
 
 
 def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    """A value as it appears in a cell name: short, and distinct for distinct values."""
+    if isinstance(v, float):
+        short = f"{v:g}"
+        return short if float(short) == v else repr(v)
+    return str(v)
 
 
 def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[int]) -> list[Cell]:
@@ -89,23 +95,61 @@ def group_cells(items: list[tuple[TrainConfig, str]], instances: int) -> list[li
 def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
               on_cell: Callable[[Cell, str], None] | None = None, backend: str = "local",
               address: str | None = None, gpus_per_run: float | None = None, max_retries: int = 1,
-              instances: int = 1) -> list[dict]:
+              instances: int = 1, plots: bool = True, title: str | None = None) -> list[dict]:
     """Train every unfinished cell through the executor of `backend` (models.executor); returns the sweep
-    table (also written to OUT/sweep.json). With Ray a failed cell is retried up to max_retries times.
-    instances > 1 trains up to that many equal-shape cells as one batched model per executor item
-    (models.batched): it pays for tiny models on a CPU and many small ones on a GPU (benchmarks/README.md)."""
-    from .executor import check_backend, make_executor, one_line
+    table (also written to OUT/sweep.json) and, with plots, draws sweep.png and curves.png. With Ray a
+    failed cell is retried up to max_retries times. instances > 1 trains up to that many equal-shape cells
+    as one batched model per executor item (models.batched)."""
+    from .executor import check_backend
+
+    from .rundir import ResultDir
 
     check_backend(backend, workers, address, gpus_per_run, max_retries)
-    if instances < 1:
-        raise ConfigError(f"--instances must be at least 1, got {instances}")
+    require(1 <= instances <= MAX_INSTANCES, f"--instances must be in [1, {MAX_INSTANCES}], got {instances}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_cells(cells, out)
+    with ResultDir(out, "sweep", None, SWEEP_JSON, members={c.name for c in cells}) as claim:
+        claim.claim(resume=True)
+        table = _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances)
+        if plots and any(r["state"] == "finished" for r in table):
+            sweep_figures(cells, table, out, title)
+        return table
+
+
+def check_cells(cells: list[Cell], out: Path) -> None:
+    """Refuse, before anything trains, cells whose names collide or whose finished run dir holds another
+    config than the cell's (a rerun with other flags must not report the old runs as the new ones)."""
+    names = [c.name for c in cells]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    require(not dup, f"two cells share the name {dup[0] if dup else ''}: give each value once")
+    for c in cells:
+        d = Path(out) / c.name
+        if runs.is_finished(d):
+            stored = runs.read_config(d)
+            if stored != c.config:
+                diff = [k for k, v in c.config.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
+                raise ConfigError(f"{d} is finished with another config (differs in: {', '.join(diff)}); "
+                                  f"use a new --out for these settings")
+
+
+def sweep_figures(cells: list[Cell], table: list[dict], out: Path, title: str | None = None) -> None:
+    """OUT/sweep.png (final numbers against the first axis) and OUT/curves.png (training curves per cell)."""
+    from .plots import describe, sweep_curves_plot, sweep_plot
+
+    axes = list(cells[0].values) if cells else []
+    title = title or f"{Path(out).name}: {describe(cells[0].config, swept=axes)}"
+    sweep_plot(table, axes, Path(out) / "sweep.png", title=title)
+    sweep_curves_plot(curves(cells, out), Path(out) / "curves.png", title=title)
+
+
+def _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances) -> list[dict]:
+    from .executor import make_executor, one_line
+
     todo = {c.name: c for c in cells if not runs.is_finished(out / c.name)}
     errors: dict[str, str] = {}
     t0 = time.perf_counter()
     axes = list(cells[0].values) if cells else []
-    runs.write_json(out / "sweep.json", {"cells": sweep_table(cells, out), "wall_s": None, "axes": axes})
+    runs.write_json(out / SWEEP_JSON, {"cells": sweep_table(cells, out), "wall_s": None, "axes": axes})
     if todo:
         root = out.resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
         with make_executor(backend, workers, address, gpus_per_run, max_retries) as ex:
@@ -119,7 +163,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
                         on_cell(cell, "failed" if err is not None else "done")
     table = sweep_table(cells, out, errors)
     # wall_s: this invocation's time (a resumed sweep counts only what it ran)
-    runs.write_json(out / "sweep.json", {"cells": table, "wall_s": time.perf_counter() - t0, "axes": axes})
+    runs.write_json(out / SWEEP_JSON, {"cells": table, "wall_s": time.perf_counter() - t0, "axes": axes})
     return table
 
 
@@ -133,7 +177,7 @@ def _row(row: dict, d: Path, error: str | None = None) -> dict:
     """A sweep-table row: the cell's swept values plus what its run dir reports now."""
     row = {k: v for k, v in row.items() if k in ("name", "seed") or k not in _REPORTED}
     if runs.is_finished(d):
-        s = runs.read_json(d / runs.SUMMARY)
+        s = runs.read_summary(d)
         row.update(state="finished", **{k: s.get(k) for k in _SUMMARY_FIELDS})
         row["dead_per_k"] = None if s.get("dead_count") is None else s["dead_count"] / runs.read_config(d).k
         row.update(runs.convergence(runs.read_metrics(d / runs.METRICS)))
@@ -152,10 +196,14 @@ _AGGREGATED = ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "mean_bia
 
 def load_sweep(out: Path) -> dict:
     """sweep.json, with every row re-read from its run dir (so a table reflects the runs as they are)."""
-    p = Path(out) / "sweep.json"
+    p = Path(out) / SWEEP_JSON
     if not p.exists():
-        raise runs.RunError(f"{out} is not a sweep directory (no sweep.json)")
+        raise runs.RunError(f"{out} is not a sweep directory (no {SWEEP_JSON})")
     sw = runs.read_json(p)
+    ok = isinstance(sw, dict) and isinstance(sw.get("cells"), list) and isinstance(sw.get("axes", []), list) and all(
+        isinstance(r, dict) and isinstance(r.get("name"), str) and "/" not in r["name"] for r in sw["cells"])
+    if not ok:
+        raise runs.RunError(f"{p} is corrupt (want {{'cells': [{{'name': ...}}, ...], 'axes': [...]}})")
     sw["cells"] = [_row(r, Path(out) / r["name"], r.get("error")) for r in sw["cells"]]
     return sw
 

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from . import runs, seeds
-from .config import TrainConfig
+from .config import TrainConfig, require
 from .evaluate import run_summary
 from .metric import measure
 from .model import PARAM_NAMES, hidden, init_params, relu_loss_and_grads
@@ -143,7 +143,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
               masks: dict[str, torch.Tensor] | None = None,
               on_progress: Callable[[int, float | None, int | None], None] | None = None,
               stop_after: int | None = None, grad_hook: Callable | None = None,
-              after_step=None, plots: bool = True) -> dict:
+              after_step=None, plots: bool = True, start_step: int = 0, kind: str = "run") -> dict:
     """Train one run into run_dir and return its summary.
 
     start_params replaces the drawn init (pruning rewinds through it); masks (bool, same shapes as
@@ -151,17 +151,21 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
     work early with the resume state saved (for tests of --resume). grad_hook(step, params) adds to the
     gradients (see train_step); after_step(done, params, opt, masks) runs after each update and may change
     `masks` in place (prune-and-grow); its state_tensors()/load_state_tensors(), if any, are resume state.
-    plots=False skips training.png and sfa.png.
+    plots=False skips training.png and sfa.png. start_step > 0 continues a schedule from that step
+    (IMP rewinding to a checkpoint): updates start_step .. steps-1 run with their learning rate, decay and
+    data batches, the batches before start_step being drawn and skipped. `kind` is what the run dir
+    records as its maker (models.rundir).
     """
+    require(0 <= start_step < cfg.steps, f"start step {start_step} is outside the run's {cfg.steps} steps")
     device = resolve_device(cfg.device)
-    with RunDir(run_dir) as rd:
+    with RunDir(run_dir, kind) as rd:
         resuming = rd.claim(cfg, resume=resume, force=force)
         return _train(rd, cfg, device, resuming, start_params, masks or {}, on_progress, stop_after, grad_hook,
-                      after_step, plots)
+                      after_step, plots, start_step)
 
 
 def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, start_params, masks, on_progress,
-           stop_after, grad_hook, after_step, plots: bool) -> dict:
+           stop_after, grad_hook, after_step, plots: bool, start_step: int) -> dict:
     task_tensors, task, init = start_run(cfg, device, start_params)
     masks = {n: m.to(device=device, dtype=torch.bool) for n, m in masks.items()}
     for n, m in masks.items():
@@ -170,7 +174,7 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
     opt = make_optimizer(cfg.optimizer, params)
     gen = seeds.generator(cfg.seed, seeds.DATA, device)
     metrics: list[dict] = []
-    start, wall_before = 0, 0.0
+    start, wall_before = start_step, 0.0
     if resuming:
         st = rd.load_state()
         with torch.no_grad():
@@ -186,6 +190,8 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
         metrics = rd.metrics_until(start)
     else:
         rd.begin(cfg, device, task_tensors, {**init, **{f"mask.{n}": m for n, m in masks.items()}})
+        for _ in range(start_step):  # the data order resumes where the schedule does
+            task.sample(cfg.batch, gen)
 
     single = task.single_feature_inputs()
     losses = LossLog(device)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from models import runs
 
-from . import masks as M
+from .masks import sparsity_record
 from .grow import GROW_JSON
 from .imp import LEVELS_JSON, load_levels, run_masks
 
@@ -23,7 +23,7 @@ FIELDS = ("mono_per_N", "final_loss", "dead_per_k")
 
 def _point(method: str, run_dir: Path, level: int | None = None) -> dict:
     run = runs.load_run(run_dir)
-    rec = M.sparsity_record(run_masks(run))
+    rec = sparsity_record(run_masks(run))
     s, cfg = run.summary, run.config
     return {"method": method, "k": cfg.k, "seed": cfg.seed, "level": level, "run": str(run_dir),
             "remaining": rec["remaining"], "remaining_fraction": rec["remaining_fraction"],
@@ -104,20 +104,12 @@ def aggregate(points: list[dict]) -> list[dict]:
     return sorted(out, key=key)
 
 
-def compare_command(dirs: list[str | Path], out_png: str | Path, x: str = "fraction", title: str | None = None
-                    ) -> list[dict]:
-    """Collect, aggregate, write FILE.json (every number) and FILE.png; returns the aggregated rows."""
-    from .plots import compare_plot
-
-    out_png = Path(out_png)
-    if out_png.suffix.lower() != ".png":
-        raise runs.RunError(f"--out must name a .png file, got {out_png}")
+def compare(dirs: list[str | Path], x: str = "fraction") -> tuple[list[dict], dict, dict]:
+    """The aggregated rows and the FILE.json record (every point) of a comparison of pruning outputs."""
     if x not in ("fraction", "count"):
         raise runs.RunError(f"--x must be 'fraction' or 'count', got {x!r}")
     points = collect(dirs)
     rows = aggregate(points)
-    runs.write_json(out_png.with_suffix(".json"), {"inputs": [str(d) for d in dirs], "x": x, "rows": rows,
-                                                   "points": [{k: v for k, v in p.items() if k != "config"}
-                                                              for p in points]})
-    compare_plot(rows, points[0]["config"], out_png, x=x, title=title)
-    return rows
+    record = {"inputs": [str(d) for d in dirs], "x": x, "rows": rows,
+              "points": [{k: v for k, v in p.items() if k != "config"} for p in points]}
+    return rows, record, points[0]["config"]

@@ -1,11 +1,8 @@
-"""Sets: several IMP chains or grow runs at once (one per seed or start), fanned out through models.executor.
+"""Sets: several IMP chains or grow runs at once, fanned out through models.executor.
 
-A chain set is a directory of IMP directories, one per dense run: `prune imp RUN_A RUN_B --out SET` writes
-SET/RUN_A/, SET/RUN_B/; a control follows a whole set (`--ticket SET` -> OUT/RUN_A/, ...). A grow set is
-a directory of grow runs, one per seed: `prune grow --seeds 0,1,2 --out SET` writes SET/seed0/, ....
-Every member is planned (and so checked) before any trains; each is one executor item (a local
-one-thread worker or a Ray task), so the backend is the sweep's. What is finished is skipped (level by
-level for IMP), so a killed set resumes by rerunning.
+A chain set holds one IMP directory per dense run (`prune imp RUN_A RUN_B --out SET` -> SET/RUN_A, ...), and
+a control follows a whole set (`--ticket SET`); a grow set one grow run per seed (SET/seed0, ...). Every
+member is planned and checked before any trains; what is finished is skipped, so a killed set resumes.
 """
 from __future__ import annotations
 
@@ -14,6 +11,7 @@ from typing import Callable
 
 from models import runs
 from models.config import ConfigError
+from models.rundir import ResultDir
 
 from .grow import GROW_JSON, GrowSettings, check_grow_out, run_grow
 from .imp import IMP_JSON, ImpPlan, ImpSettings, plan_imp, run_imp
@@ -55,14 +53,14 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     out = Path(out).resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
     if (out / IMP_JSON).exists():
         raise ConfigError(f"--out {out} is one IMP directory; several chains need a new --out (a chain set)")
-    if out.exists() and not out.is_dir():
-        raise runs.RunError(f"--out {out} exists and is not a directory")
     if (run_dirs is None) == (ticket_set is None):
         raise ConfigError("a chain set starts from several dense runs or from a ticket chain set, not both")
     if run_dirs is not None and settings.control != "none":
         raise ConfigError("with --control the dense starts are the ticket chain set's; give no RUN")
     starts = run_dirs if run_dirs is not None else chain_dirs(ticket_set)
     names = [Path(s).name for s in starts]
+    ResultDir(out, CHAIN_SET, None, members=set(names)).check(
+        resume=True, inputs=[*(run_dirs or []), *([ticket_set] if ticket_set else [])])
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"two starts share the name {dup[0]!r}; their chains would share OUT/{dup[0]}")
@@ -72,14 +70,20 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     return [plan_imp(settings, out / n, run=r) for n, r in zip(names, starts)]
 
 
+CHAIN_SET, GROW_SET = "imp-set", "grow-set"
+
+
 def _fan_out(fn: Callable, items: list, name_of: Callable, on_done: Callable[[str, str], None] | None,
-             backend: str, workers: int, address: str | None, max_retries: int) -> dict:
-    """fn(item) for every item through the executor; member name -> its result, or its error (one line),
-    in the order of items. on_done(name, "done" | "failed") as each finishes."""
+             backend: str, workers: int, address: str | None, max_retries: int, out: Path, kind: str) -> dict:
+    """fn(item) for every item through the executor, with the set directory `out` claimed; member name ->
+    its result, or its error (one line), in the order of items. on_done(name, "done" | "failed")."""
     from models.executor import make_executor, one_line
 
     results = {}
-    with make_executor(backend, workers, address, None, max_retries) as ex:
+    members = {name_of(it) for it in items}
+    with ResultDir(out, kind, None, members=members) as rd, make_executor(backend, workers, address, None,
+                                                                           max_retries) as ex:
+        rd.claim(resume=True)
         for item, result, err in ex.map_unordered(fn, items):
             results[name_of(item)] = result if err is None else one_line(err)
             if on_done:
@@ -90,7 +94,8 @@ def _fan_out(fn: Callable, items: list, name_of: Callable, on_done: Callable[[st
 def run_chains(plans: list[ImpPlan], *, backend: str = "local", workers: int = 2, address: str | None = None,
                max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, list[dict] | str]:
     """Run every chain through the executor; chain name -> its levels.json rows, or its error (one line)."""
-    return _fan_out(run_imp, plans, lambda p: p.out.name, on_done, backend, workers, address, max_retries)
+    return _fan_out(run_imp, plans, lambda p: p.out.name, on_done, backend, workers, address, max_retries,
+                    plans[0].out.parent, CHAIN_SET)
 
 
 def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int]) -> list[tuple]:
@@ -98,8 +103,7 @@ def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int]
     out = Path(out).resolve()
     if (out / GROW_JSON).exists() or (out / runs.CONFIG).exists():
         raise ConfigError(f"--out {out} is one run; several seeds need a new --out (a grow set)")
-    if out.exists() and not out.is_dir():
-        raise runs.RunError(f"--out {out} exists and is not a directory")
+    ResultDir(out, GROW_SET, None, members={f"seed{s}" for s in seeds}).check(resume=True)
     if len(set(seeds)) != len(seeds):
         raise ConfigError("--seeds lists a seed twice")
     items = [(settings, cfg.replace(seed=s), out / f"seed{s}") for s in seeds]
@@ -116,4 +120,5 @@ def _run_grow(item: tuple) -> dict:
 def run_grow_set(items: list[tuple], *, backend: str = "local", workers: int = 2, address: str | None = None,
                  max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, dict | str]:
     """Train every grow run of a set through the executor; run name -> its summary, or its error."""
-    return _fan_out(_run_grow, items, lambda it: it[2].name, on_done, backend, workers, address, max_retries)
+    return _fan_out(_run_grow, items, lambda it: it[2].name, on_done, backend, workers, address, max_retries,
+                    items[0][2].parent, GROW_SET)

@@ -23,15 +23,16 @@ from typing import Callable
 
 import torch
 
-from models import runs
-from models.config import ConfigError, TrainConfig
+from models import runs, seeds
+from models.config import ConfigError, TrainConfig, require
+from models.rundir import ResultDir
 
-from . import masks as M
+from .masks import DISTRIBUTIONS, PRUNABLE, layer_keep_counts, random_masks
 
 METHODS = ("set", "rigl", "static")
 DROP_SCHEDULES = ("cosine", "constant")
 GROW_JSON = "grow.json"
-_MASK_STREAM, _SET_STREAM = 0x5E7A, 0x5E7B
+KIND = "grow"
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,10 @@ class GrowSettings:
     distribution: str = "uniform"
 
     def __post_init__(self) -> None:
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                raise ConfigError(msg)
-
+        need = require
+        for name in ("sparsity", "drop_fraction", "end_fraction"):
+            v = getattr(self, name)
+            need(isinstance(v, (int, float)) and v == v, f"--{name.replace('_', '-')} must be a number, got {v!r}")
         need(self.method in METHODS, f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
         need(0 <= self.sparsity < 1, f"--sparsity must be in [0, 1), got {self.sparsity}")
         need(isinstance(self.update_every, int) and self.update_every >= 1,
@@ -57,8 +58,8 @@ class GrowSettings:
         need(self.drop_schedule in DROP_SCHEDULES,
              f"unknown --drop-schedule {self.drop_schedule!r}; choose one of {', '.join(DROP_SCHEDULES)}")
         need(0 < self.end_fraction <= 1, f"--end-fraction must be in (0, 1], got {self.end_fraction}")
-        need(self.distribution in M.DISTRIBUTIONS,
-             f"unknown --distribution {self.distribution!r}; choose one of {', '.join(M.DISTRIBUTIONS)}")
+        need(self.distribution in DISTRIBUTIONS,
+             f"unknown --distribution {self.distribution!r}; choose one of {', '.join(DISTRIBUTIONS)}")
 
 
 def shapes_of(cfg: TrainConfig) -> dict[str, tuple[int, int]]:
@@ -68,9 +69,9 @@ def shapes_of(cfg: TrainConfig) -> dict[str, tuple[int, int]]:
 def initial_masks(settings: GrowSettings, cfg: TrainConfig) -> dict[str, torch.Tensor]:
     """Uniformly random masks with the distribution's exact per-layer counts (seeded by the run's seed)."""
     shapes = shapes_of(cfg)
-    keep = M.layer_keep_counts(shapes, settings.sparsity, settings.distribution)
-    gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + _MASK_STREAM)
-    return M.random_masks(shapes, keep, gen)
+    keep = layer_keep_counts(shapes, settings.sparsity, settings.distribution)
+    gen = seeds.generator(cfg.seed, seeds.GROW_MASK)
+    return random_masks(shapes, keep, gen)
 
 
 def _smallest(score: torch.Tensor, k: int) -> torch.Tensor:
@@ -87,10 +88,10 @@ class Grower:
         self.s = settings
         self.steps = cfg.steps
         self.t_end = math.floor(settings.end_fraction * cfg.steps)
-        self.gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + _SET_STREAM)
+        self.gen = seeds.generator(cfg.seed, seeds.GROW_SET)
         self.history: list[dict] = []
         self.path = path
-        self.keep = M.layer_keep_counts(shapes_of(cfg), settings.sparsity, settings.distribution)
+        self.keep = layer_keep_counts(shapes_of(cfg), settings.sparsity, settings.distribution)
         self._dense: dict[str, torch.Tensor] | None = None
         self._written = False
 
@@ -105,7 +106,7 @@ class Grower:
     def grad_hook(self, step: int, params: dict[str, torch.Tensor]) -> None:
         """Keep the dense gradient of an update step's batch (train_step masks it right after)."""
         if self.s.method == "rigl" and self.is_update(step + 1):
-            self._dense = {n: params[n].grad.detach().clone() for n in M.PRUNABLE}
+            self._dense = {n: params[n].grad.detach().clone() for n in PRUNABLE}
 
     def __call__(self, done: int, params: dict[str, torch.Tensor], opt, masks: dict[str, torch.Tensor]) -> None:
         if not self.is_update(done):
@@ -115,7 +116,7 @@ class Grower:
         alpha = self.alpha(done)
         record = {"step": done, "drop_fraction": alpha}
         with torch.no_grad():
-            for n in M.PRUNABLE:
+            for n in PRUNABLE:
                 moved, k = self.update_layer(n, params[n], masks[n], opt, alpha)
                 record[n] = {"dropped": k, "grown": k, "moved": moved}
         self._dense = None
@@ -146,7 +147,7 @@ class Grower:
         return moved, k
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        rows = [[h["step"], h["drop_fraction"], *(h[n][f] for n in M.PRUNABLE for f in ("dropped", "grown", "moved"))]
+        rows = [[h["step"], h["drop_fraction"], *(h[n][f] for n in PRUNABLE for f in ("dropped", "grown", "moved"))]
                 for h in self.history]
         return {"gen": self.gen.get_state(),
                 "history": torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 8)}
@@ -156,7 +157,7 @@ class Grower:
         self.history = []
         for r in state["history"].tolist():
             h = {"step": int(r[0]), "drop_fraction": r[1]}
-            for i, n in enumerate(M.PRUNABLE):
+            for i, n in enumerate(PRUNABLE):
                 h[n] = {f: int(r[2 + 3 * i + j]) for j, f in enumerate(("dropped", "grown", "moved"))}
             self.history.append(h)
 
@@ -172,29 +173,23 @@ class Grower:
 
 
 def check_grow_out(settings: GrowSettings, cfg: TrainConfig, out: str | Path) -> str:
-    """'new', 'resume' or 'finished' for OUT, or a one-line error when OUT holds something else."""
+    """'new', 'resume' or 'finished' for OUT, or a one-line error when OUT holds something else or a grow
+    run of other settings or another recipe."""
     out = Path(out)
-    if not out.exists():
-        return "new"
-    if not out.is_dir():
-        raise runs.RunError(f"--out {out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return "new"
-    if not (out / GROW_JSON).exists():
-        if runs.is_finished(out) or not (out / runs.CONFIG).exists():
-            raise runs.RunError(f"--out {out} exists and is not a grow run; choose a new one")
-        old = asdict(settings)  # killed before its first step wrote grow.json; train_run checks the recipe
-    else:
-        old = runs.read_json(out / GROW_JSON).get("settings")
+    state = ResultDir(out, KIND, runs.SUMMARY, GROW_JSON).check(resume=True)
+    if state == "new" or not (out / GROW_JSON).exists():
+        return state  # killed before its first step wrote grow.json: train_run checks the recipe
+    rec = runs.read_json(out / GROW_JSON)
+    old = rec.get("settings") if isinstance(rec, dict) else None
     if old != asdict(settings):
-        diff = [k for k, v in asdict(settings).items() if (old or {}).get(k) != v]
+        diff = [k for k, v in asdict(settings).items() if not isinstance(old, dict) or old.get(k) != v]
         raise ConfigError(f"{out} holds a grow run with other settings (differs in: {', '.join(diff)}); "
                           f"use a new --out")
     stored = runs.read_config(out)
     if stored != cfg:
         diff = [k for k, v in cfg.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
         raise ConfigError(f"{out} holds a grow run of another recipe (differs in: {', '.join(diff)}); use a new --out")
-    return "finished" if runs.is_finished(out) else "resume"
+    return state
 
 
 def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
@@ -206,11 +201,11 @@ def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
 
     out = Path(out)
     if check_grow_out(settings, cfg, out) == "finished":
-        return runs.read_json(out / runs.SUMMARY)
+        return runs.read_summary(out)
     grower = Grower(settings, cfg, out)
     masks = initial_masks(settings, cfg)
     return train_run(cfg, out, resume=True, masks=masks, on_progress=on_progress, stop_after=stop_after,
-                     grad_hook=grower.grad_hook, after_step=grower)
+                     grad_hook=grower.grad_hook, after_step=grower, kind=KIND)
 
 
 def load_grow(out: str | Path) -> dict:

@@ -1,18 +1,11 @@
 """Iterative magnitude pruning (Frankle & Carbin; open_lth's habits): every level a run directory.
 
-OUT/
-  imp.json        what this directory is: method (imp | reinit | random-mask), settings, level-0 recipe
-  level_00/       the dense start: a copy of RUN, or trained here from the train flags
-  level_01/ ...   each a full run dir (models/ layout) whose model.safetensors holds mask.W1, mask.W2
-  levels.json     one row per finished level: sparsity, final loss, mono/dead counts, per-feature counts
-
-Level r (r >= 1) keeps keep(n, rate, r) weights (pruning.masks: per layer, or pooled with scope
-"global") chosen by magnitude among level r-1's trained survivors, rewinds them to the level-0 init (or
-its checkpoint at --rewind STEP), and retrains with the level-0 recipe (the same TrainConfig, so the
-same data order and schedule, from step 0). The controls follow an IMP directory (the "ticket"):
-reinit trains ticket level r's mask from a fresh init; random-mask trains a uniformly random mask with
-ticket level r's per-layer counts from the rewound weights. Finished levels are skipped and an
-unfinished one resumes from its saved state, so a killed IMP simply runs again.
+OUT/imp.json (method, settings, level-0 recipe), OUT/level_00 (the dense start), OUT/level_NN (run dirs
+whose model.safetensors holds mask.W1, mask.W2), OUT/levels.json (one row per finished level).
+Level r keeps keep(n, rate, r) weights chosen by magnitude among level r-1's survivors, rewinds them to
+level 0's init, or to its checkpoint at --rewind STEP and then continues level 0's schedule and data order
+from STEP to the same final step (as open_lth does). Controls follow an IMP directory (the "ticket").
+Finished levels are skipped and an unfinished one resumes, so a killed IMP simply runs again.
 """
 from __future__ import annotations
 
@@ -23,17 +16,18 @@ from typing import Callable
 
 import torch
 
-from models import runs
-from models.config import ConfigError, TrainConfig
+from models import runs, seeds
+from models.config import ConfigError, TrainConfig, require
 from models.model import init_params
+from models.rundir import ResultDir
 from models.train import is_checkpoint
 
-from . import masks as M
+from .masks import PRUNABLE, SCOPES, level_keep, magnitude_prune, random_masks, sparsity_record
 
 METHODS = ("imp", "reinit", "random-mask")
 CONTROLS = ("none", "reinit", "random-mask")
 IMP_JSON, LEVELS_JSON = "imp.json", "levels.json"
-_CONTROL_STREAM = 0xC7A1
+MAX_ROUNDS = 64  # at rate 0.2, 64 rounds keep 6e-7 of the weights
 
 
 @dataclass(frozen=True)
@@ -46,14 +40,12 @@ class ImpSettings:
     control: str = "none"
 
     def __post_init__(self) -> None:
-        def need(ok: bool, msg: str) -> None:
-            if not ok:
-                raise ConfigError(msg)
-
-        need(isinstance(self.rounds, int) and self.rounds >= 1, f"--rounds must be at least 1, got {self.rounds}")
+        need = require
+        need(isinstance(self.rounds, int) and 1 <= self.rounds <= MAX_ROUNDS,
+             f"--rounds must be in [1, {MAX_ROUNDS}], got {self.rounds}")
         need(0 < self.rate < 1, f"--rate must be in (0, 1), got {self.rate}")
         need(self.rate_out is None or 0 < self.rate_out < 1, f"--rate-out must be in (0, 1), got {self.rate_out}")
-        need(self.scope in M.SCOPES, f"unknown --scope {self.scope!r}; choose one of {', '.join(M.SCOPES)}")
+        need(self.scope in SCOPES, f"unknown --scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
         need(self.rate_out is None or self.scope == "layer",
              "--rate-out needs --scope layer (a global pool has one rate)")
         need(self.control in CONTROLS, f"unknown --control {self.control!r}; choose one of {', '.join(CONTROLS)}")
@@ -110,19 +102,21 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
         if run is not None:
             raise ConfigError("with --control the dense start is the ticket's level_00; give no RUN")
         ticket = Path(ticket)
-        rec = read_record(ticket)
+        rec, t, config = read_record(ticket)
         if rec["method"] != "imp":
             raise runs.RunError(f"{ticket} is a {rec['method']} control, not an IMP directory")
-        t = ImpSettings(**rec["settings"])
         if rounds_from_ticket:
             settings = ImpSettings(**{**asdict(settings), "rounds": t.rounds})
         if settings.rounds > t.rounds:
             raise ConfigError(f"--rounds {settings.rounds} exceeds the ticket's {t.rounds}")
         settings = ImpSettings(rounds=settings.rounds, rate=t.rate, rate_out=t.rate_out, scope=t.scope,
                                rewind=t.rewind, control=settings.control)
-        config = TrainConfig.from_dict(rec["config"])
         source = level_dir(ticket, 0)
         _load_dense(source)
+        unfinished = [r for r in range(1, settings.rounds + 1) if not runs.is_finished(level_dir(ticket, r))]
+        if unfinished:
+            raise runs.RunError(f"the ticket's level {unfinished[0]} ({level_dir(ticket, unfinished[0])}) is not "
+                                f"finished: run its IMP first")
     elif ticket is not None:
         raise ConfigError("--ticket is only for --control reinit or random-mask")
     elif run is not None:
@@ -150,27 +144,34 @@ def _load_dense(run: str | Path) -> runs.Run:
     return r
 
 
-def read_record(out: Path) -> dict:
+def read_record(out: Path) -> tuple[dict, ImpSettings, TrainConfig]:
+    """imp.json of an IMP or control directory, read strictly: (record, settings, level-0 recipe)."""
     path = Path(out) / IMP_JSON
     if not path.exists():
         raise runs.RunError(f"{out} is not an IMP directory (no {IMP_JSON})")
     rec = runs.read_json(path)
-    if not {"method", "settings", "config"} <= set(rec):
-        raise runs.RunError(f"{path} is corrupt (missing keys)")
-    return rec
+    if not (isinstance(rec, dict) and rec.get("method") in METHODS and isinstance(rec.get("settings"), dict)
+            and isinstance(rec.get("config"), dict)):
+        raise runs.RunError(f"{path} is corrupt (want method, settings and config)")
+    try:
+        return rec, ImpSettings(**rec["settings"]), TrainConfig.from_dict(rec["config"], strict=True)
+    except (ConfigError, TypeError) as e:
+        raise runs.RunError(f"{path} is corrupt: {e}") from None
+
+
+def claim(plan: ImpPlan) -> ResultDir:
+    """The plan's OUT as a result directory of kind imp (an IMP is extended, never finished)."""
+    return ResultDir(plan.out, "imp", None, IMP_JSON)
 
 
 def _check_out(plan: ImpPlan) -> None:
     out = plan.out
-    if not out.exists():
+    inputs = [p for p in (plan.source, plan.ticket) if p is not None]
+    if claim(plan).check(resume=True, inputs=inputs) == "new":
         return
-    if not out.is_dir():
-        raise runs.RunError(f"--out {out} exists and is not a directory")
     if not (out / IMP_JSON).exists():
-        if any(out.iterdir()):
-            raise runs.RunError(f"--out {out} exists and is not an IMP directory; choose a new one")
-        return
-    old, new = runs.read_json(out / IMP_JSON), plan.record()
+        return  # claimed, killed before its record: starts afresh
+    (old, _, _), new = read_record(out), plan.record()
     # the same IMP with more (or fewer) rounds reuses its finished levels; anything else is refused
     same = {**new["settings"], "rounds": None} == {**old.get("settings", {}), "rounds": None}
     diff = [k for k, ok in (("method", old.get("method") == new["method"]), ("settings", same),
@@ -194,7 +195,7 @@ def rewind_weights(level0: runs.Run, rewind: str | int) -> dict[str, torch.Tenso
 
 def fresh_init(cfg: TrainConfig, level: int) -> dict[str, torch.Tensor]:
     """The reinit control's init for `level`: the recipe's init distribution from a stream of its own."""
-    gen = torch.Generator().manual_seed((cfg.seed * 1_000_003 + _CONTROL_STREAM * 1009 + level) % 2**63)
+    gen = seeds.generator(cfg.seed, seeds.CONTROL * 1009 + level)
     params = init_params(cfg, gen)
     if cfg.bias_init == "data":
         from models.tasks import Task
@@ -205,13 +206,13 @@ def fresh_init(cfg: TrainConfig, level: int) -> dict[str, torch.Tensor]:
 
 
 def _control_gen(cfg: TrainConfig, level: int) -> torch.Generator:
-    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + _CONTROL_STREAM * 2003 + level) % 2**63)
+    return seeds.generator(cfg.seed, seeds.CONTROL * 2003 + level)
 
 
 def run_masks(run: runs.Run) -> dict[str, torch.Tensor]:
     """The masks a run trained under (all-True for a dense run)."""
     return {n: run.extra.get(f"mask.{n}", torch.ones_like(run.params[n], dtype=torch.bool)).bool()
-            for n in M.PRUNABLE}
+            for n in PRUNABLE}
 
 
 def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
@@ -219,24 +220,24 @@ def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
     s, out = plan.settings, plan.out
     if s.control == "none":
         prev = runs.load_run(level_dir(out, level - 1))
-        shapes = {n: tuple(prev.params[n].shape) for n in M.PRUNABLE}
-        keep = M.level_keep(shapes, level, s.rate, s.rate_out, s.scope)
-        return M.magnitude_prune(prev.params, run_masks(prev), keep)
+        shapes = {n: tuple(prev.params[n].shape) for n in PRUNABLE}
+        keep = level_keep(shapes, level, s.rate, s.rate_out, s.scope)
+        return magnitude_prune(prev.params, run_masks(prev), keep)
     tdir = level_dir(plan.ticket, level)
     if not runs.is_finished(tdir):
         raise runs.RunError(f"the ticket's level {level} ({tdir}) is not finished: run its IMP first")
     tmask = run_masks(runs.load_run(tdir))
     if s.control == "reinit":
         return tmask
-    shapes = {n: tuple(tmask[n].shape) for n in M.PRUNABLE}
-    return M.random_masks(shapes, {n: int(tmask[n].sum()) for n in M.PRUNABLE}, _control_gen(plan.config, level))
+    shapes = {n: tuple(tmask[n].shape) for n in PRUNABLE}
+    return random_masks(shapes, {n: int(tmask[n].sum()) for n in PRUNABLE}, _control_gen(plan.config, level))
 
 
 def level_row(level: int, run_dir: Path) -> dict:
     """A row of levels.json from a finished level's summary and masks."""
     run = runs.load_run(run_dir)
     s = run.summary
-    row = {"level": level, "run": run_dir.name, **M.sparsity_record(run_masks(run))}
+    row = {"level": level, "run": run_dir.name, **sparsity_record(run_masks(run))}
     for key in ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
                 "mono_per_feature"):
         row[key] = s.get(key)
@@ -269,9 +270,17 @@ def run_imp(plan: ImpPlan, *, on_level: Callable[[int, str], None] | None = None
     level after `step` updates with its state saved (tests of resuming)."""
     from models.train import train_run
 
+    _check_out(plan)
+    with claim(plan) as rd:
+        rd.claim(resume=True)
+        runs.write_json(plan.out / IMP_JSON, plan.record())
+        return _run_levels(plan, on_level, on_progress, stop)
+
+
+def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
+    from models.train import train_run
+
     s, out, cfg = plan.settings, plan.out, plan.config
-    out.mkdir(parents=True, exist_ok=True)
-    runs.write_json(out / IMP_JSON, plan.record())
 
     def progress(level):
         return None if on_progress is None else (lambda step, loss, mono: on_progress(level, step, loss, mono))
@@ -306,7 +315,7 @@ def run_imp(plan: ImpPlan, *, on_level: Callable[[int, str], None] | None = None
             start = fresh_init(cfg, level) if s.control == "reinit" else base
             stop_after = stop[1] if stop and stop[0] == level else None
             summary = train_run(cfg, d, resume=True, start_params=start, masks=mask, on_progress=progress(level),
-                                stop_after=stop_after)
+                                stop_after=stop_after, start_step=0 if s.rewind == "init" else s.rewind)
             if not summary:
                 return rows
             status = "trained"
@@ -323,6 +332,8 @@ def load_levels(out: str | Path) -> dict:
     if not path.exists():
         raise runs.RunError(f"{out} has no {LEVELS_JSON}: not an IMP directory, or no level has finished")
     data = runs.read_json(path)
-    if not isinstance(data.get("levels"), list):
-        raise runs.RunError(f"{path} is corrupt (no list of levels)")
+    rows = data.get("levels") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and isinstance(r.get("level"), int) and
+                                             isinstance(r.get("run"), str) and "/" not in r["run"] for r in rows):
+        raise runs.RunError(f"{path} is corrupt (want a list of levels, each with its level and run)")
     return data

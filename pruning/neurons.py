@@ -108,14 +108,3 @@ def track(out: str | Path) -> dict:
             "neurons": {key: [lv[key] for lv in per_level]
                         for key in ("state", "preferred", "r", "in_weights", "out_weights")},
             "features": {"serving": serve}}
-
-
-def neurons_command(out: str | Path) -> dict:
-    """Track, write OUT/neurons.json and OUT/neurons.png; returns the tracking."""
-    from .plots import neurons_plot
-
-    out = Path(out)
-    data = track(out)
-    runs.write_json(out / NEURONS_JSON, data)
-    neurons_plot(data, out / "neurons.png")
-    return data

@@ -18,7 +18,7 @@ def test_help_does_not_import_torch():
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--task", "foo"], "unknown task"), (["--k", "0"], "--k must be a positive integer"),
+    (["--task", "foo"], "unknown --task"), (["--k", "0"], "--k must be a positive integer"),
     (["--n-features", "-1"], "--n-features"), (["--d-embed", "0"], "--d-embed"), (["--steps", "0"], "--steps"),
     (["--batch", "0"], "--batch"), (["--eps", "0"], "--eps"), (["--eps", "1.5"], "--eps"),
     (["--lr", "0"], "--lr"), (["--lr", "-1"], "--lr"), (["--preset", "nope"], "unknown preset"),

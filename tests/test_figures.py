@@ -130,15 +130,15 @@ def test_paper_sweep_is_the_sweep_its_command_line_runs():
     """The cells of a batch are exactly those `models sweep` expands from its printed command line."""
     import shlex
 
-    from models.cli import _parse_extra, build_config
+    from models.clikit import TrainFlags, split_train_flags
     from models.paper_sweeps import PAPER_SWEEPS, cells, command_line
     from models.sweep import expand
 
     for name in PAPER_SWEEPS:
         argv = shlex.split(command_line(name, "runs/x"))
         grid = [argv[i + 1] for i, a in enumerate(argv) if a == "--grid"]
-        extra = argv[argv.index("--out") + 2:]
-        base = build_config(argv[argv.index("--preset") + 1], _parse_extra(extra))
+        _, flags = split_train_flags(argv[argv.index("--out") + 2:])
+        base = TrainFlags(flags, argv[argv.index("--preset") + 1]).config()
         assert expand(base, grid, [], [0]) == cells(name), name
 
 

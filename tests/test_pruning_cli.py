@@ -25,11 +25,11 @@ def store(tmp_path_factory):
 IMP = ["imp", "--preset", "tiny", "--steps", "16"]
 BAD = [
     (IMP + ["--rate", "0"], "--rate must be in (0, 1)"), (IMP + ["--rate", "1"], "--rate must be in (0, 1)"),
-    (IMP + ["--rounds", "0"], "--rounds must be at least 1"), (IMP + ["--rate-out", "1.5"], "--rate-out"),
+    (IMP + ["--rounds", "0"], "--rounds must be in [1, 64]"), (IMP + ["--rate-out", "1.5"], "--rate-out"),
     (IMP + ["--scope", "row"], "unknown --scope"), (IMP + ["--control", "shuffle"], "unknown --control"),
     (IMP + ["--rewind", "6"], "power of two"), (IMP + ["--rewind", "early"], "--rewind"),
     (IMP + ["--rewind", "64"], "past the recipe"), (IMP + ["--scope", "global", "--rate-out", "0.1"], "--rate-out"),
-    (IMP + ["--control", "reinit"], "--ticket"), (IMP + ["--colour", "3"], "unknown hyperparameter"),
+    (IMP + ["--control", "reinit"], "--ticket"), (IMP + ["--colour", "3"], "No such option: --colour"),
     (IMP + ["--k", "0"], "--k must be a positive integer"),
     (["imp", "{s}/nope"], "no run directory"), (["imp", "{s}/corrupt"], "corrupt"),
     (["imp", "{s}/unfinished"], "unfinished"), (["imp", "{s}/dense", "--lr", "0.1"], "train flags"),
@@ -39,7 +39,7 @@ BAD = [
     (["grow", "--preset", "tiny", "--sparsity", "-0.5"], "--sparsity must be in [0, 1)"),
     (["grow", "--method", "prune-harder"], "unknown --method"), (["grow", "--distribution", "x"], "--distribution"),
     (["grow", "--update-every", "0"], "--update-every"), (["grow", "--drop-fraction", "2"], "--drop-fraction"),
-    (["grow", "{s}/dense"], "not a RUN"),
+    (["grow", "{s}/dense"], "Got unexpected extra argument"),
 ]
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import tiny
 from models import runs
 from models.train import train_run
-from pruning.compare import aggregate, collect, compare_command
+from pruning.compare import aggregate, collect
 from pruning.grow import GrowSettings, run_grow
 from pruning.imp import ImpSettings, plan_imp, run_imp
 from pruning_support import no_run_plots  # noqa: F401  (autouse)
@@ -46,7 +46,12 @@ def test_points_are_grouped_by_method_and_exact_count(dirs, tmp_path):
             assert r["final_loss"]["mean"] == pytest.approx(sum(vals) / 2)
             assert r["final_loss"]["min"] == min(vals) and r["final_loss"]["max"] == max(vals)
     assert labels[("rigl k=128", n // 4)]["seeds"] == [0, 1]
-    compare_command(dirs, tmp_path / "c.png", x="count")
+    from typer.testing import CliRunner
+
+    from pruning.cli import app
+
+    r = CliRunner().invoke(app, ["compare", *map(str, dirs), "--out", str(tmp_path / "c.png"), "--x", "count"])
+    assert r.exit_code == 0, r.stderr
     assert (tmp_path / "c.png").stat().st_size > 20_000
     saved = json.loads((tmp_path / "c.json").read_text())
     assert len(saved["rows"]) == len(rows) and saved["x"] == "count"

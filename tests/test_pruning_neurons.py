@@ -7,7 +7,7 @@ from conftest import tiny
 from models import runs
 from pruning.imp import ImpSettings, plan_imp, run_imp
 from pruning.neurons import (FEATURE_TRANSITIONS, NEURON_TRANSITIONS, feature_transition, neuron_transition,
-                             neurons_command)
+                             track)
 from pruning_support import no_run_plots  # noqa: F401  (autouse)
 
 
@@ -37,7 +37,13 @@ def test_feature_transitions():
 def tracked(tmp_path_factory):
     out = tmp_path_factory.mktemp("n") / "imp"
     run_imp(plan_imp(ImpSettings(rounds=2, rate=0.5), out, config=tiny(steps=128, batch=128, lr=0.03)))
-    return out, neurons_command(out)
+    from typer.testing import CliRunner
+
+    from pruning.cli import app
+
+    r = CliRunner().invoke(app, ["neurons", str(out)])
+    assert r.exit_code == 0, r.stderr
+    return out, track(out)
 
 
 def test_tracking_agrees_with_the_levels(tracked):
@@ -65,4 +71,4 @@ def test_tracking_agrees_with_the_levels(tracked):
 
 def test_neurons_needs_levels(tmp_path):
     with pytest.raises(runs.RunError, match="levels.json"):
-        neurons_command(tmp_path)
+        track(tmp_path)
