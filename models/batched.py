@@ -100,15 +100,11 @@ def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume
             d.release()
 
 
-def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, plots) -> list[dict]:
-    cfg0, E = cfgs[0], len(cfgs)
-    begun = [start_run(c, device) for c in cfgs]  # (task tensors, task, init) per instance
-    tasks = [b[1] for b in begun]
-    gens = [seeds.generator(c.seed, seeds.DATA, device) for c in cfgs]
-    params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in PARAM_NAMES}
-    opt = make_optimizer(cfg0.optimizer, params, instances=True)
+def _begin_or_restore(dirs, cfgs, states, begun, params, opt, gens, device, start):
+    """Per instance: the files of a fresh run, or its saved state copied into slot e of the stack.
+    Returns each instance's metrics so far and wall time before this process."""
     metrics: list[list[dict]] = [[] for _ in cfgs]
-    wall_before = [0.0] * E
+    wall_before = [0.0] * len(cfgs)
     for e, (d, c, st, b) in enumerate(zip(dirs, cfgs, states, begun)):
         if st is None:
             d.begin(c, device, b[0], b[2])
@@ -122,6 +118,17 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
         gens[e].set_state(st.gen)
         wall_before[e] = st.wall_s
         metrics[e] = d.metrics_until(start)
+    return metrics, wall_before
+
+
+def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, plots) -> list[dict]:
+    cfg0, E = cfgs[0], len(cfgs)
+    begun = [start_run(c, device) for c in cfgs]  # (task tensors, task, init) per instance
+    tasks = [b[1] for b in begun]
+    gens = [seeds.generator(c.seed, seeds.DATA, device) for c in cfgs]
+    params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in PARAM_NAMES}
+    opt = make_optimizer(cfg0.optimizer, params, instances=True)
+    metrics, wall_before = _begin_or_restore(dirs, cfgs, states, begun, params, opt, gens, device, start)
 
     # per-instance constants on the device: no host work inside the step loop
     base_lr = torch.tensor([c.lr for c in cfgs], device=device)

@@ -241,11 +241,21 @@ def _main_figure(sel: dict, data: dict):
         if ticks is not None:
             ax.set_xticks(xs, ticks, fontsize=8)
 
+    _bias_by_neuron(a_neuron, sel, groups, colours)
+    fig.suptitle(_title(sel, groups[0]["cfg"], "; thick lines: mean over seeds, thin: each seed"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _bias_by_neuron(a_neuron, sel: dict, groups: list[dict], colours) -> None:
+    """The paper's bias-by-neuron panel: final b1 of one run per value, neurons sorted by decreasing r_j."""
+    from .metric import R_THRESHOLD
+
     n_feat = groups[0]["cfg"].n_features
     for g, c in zip(groups, colours):
         order = np.argsort(-g["r"], kind="stable")
         b = g["b1"][order]
-        n_mono = int((g["r"] > 0.999).sum())
+        n_mono = int((g["r"] > R_THRESHOLD).sum())
         idx = np.arange(len(b))
         a_neuron.plot(idx[n_mono:], b[n_mono:], color=c, lw=0.7, alpha=0.45)
         a_neuron.plot(idx[:n_mono], b[:n_mono], color=c, lw=1.8, label=f"{_label(sel['line_axes'], g['key'])}: {n_mono} mono")
@@ -256,9 +266,6 @@ def _main_figure(sel: dict, data: dict):
     a_neuron.set(xlabel="neuron, sorted by decreasing r_j", ylabel="final b1",
                  title=f"bias by neuron (seed {groups[0]['rows'][0]['seed']}; thick: monosemantic, thin: poly)")
     a_neuron.legend(fontsize=7, loc="best", framealpha=0.9)
-    fig.suptitle(_title(sel, groups[0]["cfg"], "; thick lines: mean over seeds, thin: each seed"), fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 def _sfa_figure(sel: dict, data: dict):

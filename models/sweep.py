@@ -67,16 +67,16 @@ def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[in
     return cells
 
 
-def _train_cells(items: list[tuple[TrainConfig, str]]) -> list[dict]:
+def _train_cells(items: list[tuple[TrainConfig, str]], plots: bool = True) -> list[dict]:
     """One executor item: a lone cell through train_run, several as instances of one batched model."""
     if len(items) == 1:
         from .train import train_run
 
         cfg, run_dir = items[0]
-        return [train_run(cfg, run_dir, resume=True)]
+        return [train_run(cfg, run_dir, resume=True, plots=plots)]
     from .batched import train_batched
 
-    return train_batched([c for c, _ in items], [d for _, d in items], resume=True)
+    return train_batched([c for c, _ in items], [d for _, d in items], resume=True, plots=plots)
 
 
 def group_cells(items: list[tuple[TrainConfig, str]], instances: int) -> list[list[tuple[TrainConfig, str]]]:
@@ -110,7 +110,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
     check_cells(cells, out)
     with ResultDir(out, "sweep", None, SWEEP_JSON, members={c.name for c in cells}) as claim:
         claim.claim(resume=True)
-        table = _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances)
+        table = _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances, plots)
         if plots and any(r["state"] == "finished" for r in table):
             sweep_figures(cells, table, out, title)
         return table
@@ -142,7 +142,10 @@ def sweep_figures(cells: list[Cell], table: list[dict], out: Path, title: str | 
     sweep_curves_plot(curves(cells, out), Path(out) / "curves.png", title=title)
 
 
-def _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances) -> list[dict]:
+def _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances,
+               plots) -> list[dict]:
+    import functools
+
     from .executor import make_executor, one_line
 
     todo = {c.name: c for c in cells if not runs.is_finished(out / c.name)}
@@ -154,7 +157,7 @@ def _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max
         root = out.resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
         with make_executor(backend, workers, address, gpus_per_run, max_retries) as ex:
             items = group_cells([(c.config, str(root / c.name)) for c in todo.values()], instances)
-            for group, _, err in ex.map_unordered(_train_cells, items):
+            for group, _, err in ex.map_unordered(functools.partial(_train_cells, plots=plots), items):
                 for _, run_dir in group:
                     cell = todo[Path(run_dir).name]
                     if err is not None:  # a failed cell (or batch) is reported, the others go on

@@ -47,7 +47,8 @@ def members(d: str | Path) -> list[Path]:
 
 
 def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] | None = None,
-                ticket_set: str | Path | None = None, rounds_from_ticket: bool = False) -> list[ImpPlan]:
+                ticket_set: str | Path | None = None, rounds_from_ticket: bool = False,
+                plots: bool = True) -> list[ImpPlan]:
     """One plan per dense run (OUT/<run name>) or per chain of a ticket set (OUT/<chain name>), all checked
     before anything is written."""
     out = Path(out).resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
@@ -65,9 +66,9 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     if dup:
         raise ConfigError(f"two starts share the name {dup[0]!r}; their chains would share OUT/{dup[0]}")
     if ticket_set is not None:
-        return [plan_imp(settings, out / n, ticket=t, rounds_from_ticket=rounds_from_ticket)
+        return [plan_imp(settings, out / n, ticket=t, rounds_from_ticket=rounds_from_ticket, plots=plots)
                 for n, t in zip(names, starts)]
-    return [plan_imp(settings, out / n, run=r) for n, r in zip(names, starts)]
+    return [plan_imp(settings, out / n, run=r, plots=plots) for n, r in zip(names, starts)]
 
 
 CHAIN_SET, GROW_SET = "imp-set", "grow-set"
@@ -98,23 +99,23 @@ def run_chains(plans: list[ImpPlan], *, backend: str = "local", workers: int = 2
                     plans[0].out.parent, CHAIN_SET)
 
 
-def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int]) -> list[tuple]:
-    """(settings, config, OUT/seedS) per seed, each OUT checked as `prune grow` checks one."""
+def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int], plots: bool = True) -> list[tuple]:
+    """(settings, config, OUT/seedS, plots) per seed, each OUT checked as `prune grow` checks one."""
     out = Path(out).resolve()
     if (out / GROW_JSON).exists() or (out / runs.CONFIG).exists():
         raise ConfigError(f"--out {out} is one run; several seeds need a new --out (a grow set)")
     ResultDir(out, GROW_SET, None, members={f"seed{s}" for s in seeds}).check(resume=True)
     if len(set(seeds)) != len(seeds):
         raise ConfigError("--seeds lists a seed twice")
-    items = [(settings, cfg.replace(seed=s), out / f"seed{s}") for s in seeds]
-    for st, c, d in items:
+    items = [(settings, cfg.replace(seed=s), out / f"seed{s}", plots) for s in seeds]
+    for st, c, d, _ in items:
         check_grow_out(st, c, d)
     return items
 
 
 def _run_grow(item: tuple) -> dict:
-    settings, cfg, out = item
-    return run_grow(settings, cfg, out)
+    settings, cfg, out, plots = item
+    return run_grow(settings, cfg, out, plots=plots)
 
 
 def run_grow_set(items: list[tuple], *, backend: str = "local", workers: int = 2, address: str | None = None,

@@ -194,7 +194,7 @@ def check_grow_out(settings: GrowSettings, cfg: TrainConfig, out: str | Path) ->
 
 def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
              on_progress: Callable[[int, float | None, int | None], None] | None = None,
-             stop_after: int | None = None) -> dict:
+             stop_after: int | None = None, plots: bool = True) -> dict:
     """Train one sparse run into OUT (a run dir plus grow.json); resumes an unfinished one, skips a finished
     one. Returns its summary ({} when stopped early)."""
     from models.train import train_run
@@ -205,7 +205,7 @@ def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
     grower = Grower(settings, cfg, out)
     masks = initial_masks(settings, cfg)
     return train_run(cfg, out, resume=True, masks=masks, on_progress=on_progress, stop_after=stop_after,
-                     grad_hook=grower.grad_hook, after_step=grower, kind=KIND)
+                     grad_hook=grower.grad_hook, after_step=grower, kind=KIND, plots=plots)
 
 
 def load_grow(out: str | Path) -> dict:

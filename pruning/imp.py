@@ -79,6 +79,7 @@ class ImpPlan:
     config: TrainConfig  # the level-0 recipe every level retrains with
     source: Path | None  # a finished dense run to copy as level 0, or None: train level 0 here
     ticket: Path | None  # the IMP directory a control follows
+    plots: bool = True  # each level's training.png and sfa.png
 
     def record(self) -> dict:
         return {"method": self.settings.method, "settings": asdict(self.settings), "config": self.config.to_dict(),
@@ -88,7 +89,7 @@ class ImpPlan:
 
 def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None = None,
              config: TrainConfig | None = None, ticket: str | Path | None = None,
-             rounds_from_ticket: bool = False) -> ImpPlan:
+             rounds_from_ticket: bool = False, plots: bool = True) -> ImpPlan:
     """Validate the inputs (run dirs, rewind step, an existing OUT) without writing anything.
 
     Exactly one start: `run` (a finished dense run), `config` (train level 0 here), or, for a control,
@@ -132,7 +133,7 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
     if settings.rewind != "init" and settings.rewind > config.steps:
         raise ConfigError(f"--rewind {settings.rewind} is past the recipe's {config.steps} steps")
     plan = ImpPlan(settings, out, config, None if source is None else Path(source),
-                   None if ticket is None else Path(ticket))
+                   None if ticket is None else Path(ticket), plots)
     _check_out(plan)
     return plan
 
@@ -295,7 +296,7 @@ def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
         status = "copied"
     else:
         stop_after = stop[1] if stop and stop[0] == 0 else None
-        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after)
+        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after, plots=plan.plots)
         if not summary:
             return []
         status = "trained"
@@ -315,7 +316,8 @@ def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
             start = fresh_init(cfg, level) if s.control == "reinit" else base
             stop_after = stop[1] if stop and stop[0] == level else None
             summary = train_run(cfg, d, resume=True, start_params=start, masks=mask, on_progress=progress(level),
-                                stop_after=stop_after, start_step=0 if s.rewind == "init" else s.rewind)
+                                stop_after=stop_after, start_step=0 if s.rewind == "init" else s.rewind,
+                                plots=plan.plots)
             if not summary:
                 return rows
             status = "trained"

@@ -170,7 +170,21 @@ def compare_plot(rows: list[dict], cfg: dict, path: Path, x: str = "fraction", t
             handles.append((h, lab))
     ticks = sorted({r[xkey] for r in rows if r["method"] != "dense" or r["k"] == main_k or x == "count"},
                    reverse=True)
-    ticks = _thin(ticks)
+    _sparsity_axes(axs, panels, _thin(ticks), x)
+    if handles:
+        fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center",
+                   ncol=min(4, len(handles)), fontsize=8, frameon=False)
+    c = TrainConfig.from_dict(cfg)
+    head = title or "monosemanticity and loss against sparsity"
+    fig.suptitle(f"{head}: {describe(c, swept=('k', 'seed') if len({r['k'] for r in rows}) > 1 else ())}\n"
+                 f"lines: mean over seeds; bands: min-max range", fontsize=9)
+    fig.tight_layout(rect=(0, 0.1 if len(handles) > 4 else 0.06, 1, 1))
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _sparsity_axes(axs, panels, ticks: list[float], x: str) -> None:
+    """Log x, inverted (sparser to the right), ticks at the remaining counts or fractions; panel labels."""
     for ax, (_, ylab) in zip(axs, panels):
         ax.set_xscale("log")
         ax.set_xticks(ticks)
@@ -183,16 +197,5 @@ def compare_plot(rows: list[dict], cfg: dict, path: Path, x: str = "fraction", t
         ax.set_xlabel("W1 and W2 weights remaining (log scale; sparser to the right)" if x == "fraction" else
                       "non-zero W1 and W2 weights (log scale; fewer to the right)")
         ax.grid(alpha=0.3)
-    axs[0].set_title("monosemanticity")
-    axs[1].set_title("loss")
-    axs[2].set_title("dead neurons")
-    if handles:
-        fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center",
-                   ncol=min(4, len(handles)), fontsize=8, frameon=False)
-    c = TrainConfig.from_dict(cfg)
-    head = title or "monosemanticity and loss against sparsity"
-    fig.suptitle(f"{head}: {describe(c, swept=('k', 'seed') if len({r['k'] for r in rows}) > 1 else ())}\n"
-                 f"lines: mean over seeds; bands: min-max range", fontsize=9)
-    fig.tight_layout(rect=(0, 0.1 if len(handles) > 4 else 0.06, 1, 1))
-    save_figure(fig, path)
-    plt.close(fig)
+    for ax, name in zip(axs, ("monosemanticity", "loss", "dead neurons")):
+        ax.set_title(name)

@@ -8,13 +8,6 @@ from hypothesis import strategies as st
 
 from conftest import tiny
 
-import models.plots
-
-
-@pytest.fixture(autouse=True)
-def _no_run_plots(monkeypatch):  # the run plots cost ~1 s a run and are tested elsewhere
-    monkeypatch.setattr(models.plots, "training_plot", lambda *a, **k: None)
-    monkeypatch.setattr(models.plots, "sfa_plot", lambda *a, **k: None)
 
 
 def _model(d):
@@ -78,9 +71,9 @@ def test_batched_runs_equal_independent_runs(tmp_path, opt, nl):
     cfgs = [base.replace(lr=0.01, seed=0), base.replace(lr=0.003, seed=1, bias_init=-0.5, bias_decay=0.3),
             base.replace(lr=0.03, seed=2, l1=0.01, eps=1 / 8, task_seed=4)]
     dirs_b = [tmp_path / f"b{i}" for i in range(3)]
-    out_b = train_batched(cfgs, dirs_b)
+    out_b = train_batched(cfgs, dirs_b, plots=False)
     for i, c in enumerate(cfgs):
-        out_u = train_run(c, tmp_path / f"u{i}")
+        out_u = train_run(c, tmp_path / f"u{i}", plots=False)
         assert _close(_model(dirs_b[i]), _model(tmp_path / f"u{i}")), i
         assert out_b[i]["final_loss"] == pytest.approx(out_u["final_loss"], rel=1e-5)
         assert out_b[i]["mono_count"] == out_u["mono_count"] and out_b[i]["batched_instances"] == 3
@@ -100,19 +93,19 @@ def test_resumed_batch_equals_uninterrupted_and_resumes_alone(tmp_path):
 
     cfgs = [tiny(steps=96, lr=0.01, seed=s) for s in (0, 1)]
     whole = [tmp_path / f"whole{s}" for s in (0, 1)]
-    train_batched(cfgs, whole)
+    train_batched(cfgs, whole, plots=False)
     cut = [tmp_path / f"cut{s}" for s in (0, 1)]
-    assert train_batched(cfgs, cut, stop_after=40) == []
+    assert train_batched(cfgs, cut, stop_after=40, plots=False) == []
     assert all(runs.resume_step(d) == 40 for d in cut)
-    train_batched(cfgs, cut, resume=True)
+    train_batched(cfgs, cut, resume=True, plots=False)
     for a, b in zip(whole, cut):  # bit for bit at a fixed thread count
         ma, mb = _model(a), _model(b)
         assert all(torch.equal(ma[n], mb[n]) for n in ma)
         assert runs.read_metrics(a / runs.METRICS) == runs.read_metrics(b / runs.METRICS)
     # a batched resume state is train_run's format: one instance resumes alone
     alone = tmp_path / "alone"
-    train_batched(cfgs[:1] + [cfgs[1].replace(seed=5)], [alone, tmp_path / "other"], stop_after=40)
-    train_run(cfgs[0], alone, resume=True)
+    train_batched(cfgs[:1] + [cfgs[1].replace(seed=5)], [alone, tmp_path / "other"], stop_after=40, plots=False)
+    train_run(cfgs[0], alone, resume=True, plots=False)
     assert _close(_model(alone), _model(whole[0]))
 
 
@@ -123,12 +116,12 @@ def test_bad_batches_are_refused(tmp_path):
     from models.train import train_run
 
     with pytest.raises(ConfigError, match="must share k"):
-        train_batched([tiny(), tiny(k=64)], [tmp_path / "a", tmp_path / "b"])
+        train_batched([tiny(), tiny(k=64)], [tmp_path / "a", tmp_path / "b"], plots=False)
     with pytest.raises(ConfigError, match="same run dir"):
-        train_batched([tiny(), tiny(seed=1)], [tmp_path / "a", tmp_path / "a"])
-    train_run(tiny(steps=64), tmp_path / "half", stop_after=20)  # resume state at step 20
+        train_batched([tiny(), tiny(seed=1)], [tmp_path / "a", tmp_path / "a"], plots=False)
+    train_run(tiny(steps=64), tmp_path / "half", stop_after=20, plots=False)  # resume state at step 20
     with pytest.raises(runs.RunError, match="different steps"):
-        train_batched([tiny(steps=64), tiny(steps=64, seed=1)], [tmp_path / "half", tmp_path / "new"], resume=True)
+        train_batched([tiny(steps=64), tiny(steps=64, seed=1)], [tmp_path / "half", tmp_path / "new"], resume=True, plots=False)
     assert not (tmp_path / "a").exists() and not (tmp_path / "new").exists()
 
 
@@ -140,9 +133,9 @@ def test_sweep_with_instances_equals_sweep_without(tmp_path, monkeypatch):
     cells = expand(tiny(steps=64, batch=64), ["lr=0.01,0.03", "k=32,64"], [], [0])
     plain, batched = tmp_path / "plain", tmp_path / "batched"
     for c in cells:  # in process (a pool's start-up costs seconds; the CLI sweep test goes through one)
-        train_run(c.config, plain / c.name)
+        train_run(c.config, plain / c.name, plots=False)
     # one cell killed half-way: it stands at another step, so it trains in a group of its own
-    train_run(cells[0].config, batched / cells[0].name, stop_after=20)
+    train_run(cells[0].config, batched / cells[0].name, stop_after=20, plots=False)
     items = [(c.config, str(batched / c.name)) for c in cells]
     assert sorted(len(g) for g in group_cells(items, 8)) == [1, 1, 2]  # k=32 at step 20 | k=32 fresh | k=64 pair
     assert sorted(len(g) for g in group_cells(items, 1)) == [1, 1, 1, 1]
@@ -157,7 +150,7 @@ def test_sweep_with_instances_equals_sweep_without(tmp_path, monkeypatch):
         def map_unordered(self, fn, items):
             return ((it, fn(it), None) for it in items)
     monkeypatch.setattr(executor, "make_executor", lambda *a, **k: InProcess())
-    table = run_sweep(cells, batched, workers=2, instances=8)
+    table = run_sweep(cells, batched, workers=2, instances=8, plots=False)
     assert all(r["state"] == "finished" for r in table)
     for c in cells:
         assert _close(_model(plain / c.name), _model(batched / c.name)), c.name

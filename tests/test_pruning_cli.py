@@ -9,16 +9,15 @@ from typer.testing import CliRunner
 from conftest import cli, tiny
 from models.train import train_run
 from pruning.cli import app
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
-    train_run(tiny(steps=16, batch=32), root / "dense")
+    train_run(tiny(steps=16, batch=32), root / "dense", plots=False)
     shutil.copytree(root / "dense", root / "corrupt")
     (root / "corrupt" / "config.json").write_text("{broken")
-    train_run(tiny(steps=64, batch=32), root / "unfinished", stop_after=8)
+    train_run(tiny(steps=64, batch=32), root / "unfinished", stop_after=8, plots=False)
     return root
 
 

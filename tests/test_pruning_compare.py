@@ -9,7 +9,6 @@ from models.train import train_run
 from pruning.compare import aggregate, collect
 from pruning.grow import GrowSettings, run_grow
 from pruning.imp import ImpSettings, plan_imp, run_imp
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 
 CFG = dict(steps=32, batch=64, lr=0.03)
 
@@ -20,14 +19,14 @@ def dirs(tmp_path_factory):
     out = []
     for seed in (0, 1):
         imp = root / f"imp{seed}"
-        run_imp(plan_imp(ImpSettings(rounds=2, rate=0.5), imp, config=tiny(**CFG, seed=seed)))
+        run_imp(plan_imp(ImpSettings(rounds=2, rate=0.5), imp, config=tiny(**CFG, seed=seed), plots=False))
         ctl = root / f"reinit{seed}"
-        run_imp(plan_imp(ImpSettings(rounds=2, control="reinit"), ctl, ticket=imp))
+        run_imp(plan_imp(ImpSettings(rounds=2, control="reinit"), ctl, ticket=imp, plots=False))
         g = root / f"rigl{seed}"
-        run_grow(GrowSettings(method="rigl", sparsity=0.75, update_every=8), tiny(**CFG, seed=seed), g)
+        run_grow(GrowSettings(method="rigl", sparsity=0.75, update_every=8), tiny(**CFG, seed=seed), g, plots=False)
         out += [imp, ctl, g]
     narrow = root / "narrow"
-    train_run(tiny(**CFG, k=32), narrow)
+    train_run(tiny(**CFG, k=32), narrow, plots=False)
     return out + [narrow]
 
 
@@ -63,6 +62,6 @@ def test_compare_refuses_what_it_cannot_read(dirs, tmp_path):
     with pytest.raises(runs.RunError, match="no directory"):
         collect([tmp_path / "nope"])
     other = tmp_path / "other"
-    train_run(tiny(**CFG, task_seed=5), other)
+    train_run(tiny(**CFG, task_seed=5), other, plots=False)
     with pytest.raises(runs.RunError, match="different tasks"):
         collect([dirs[0], other])

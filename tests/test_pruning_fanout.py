@@ -10,14 +10,13 @@ from conftest import tiny
 from models import runs
 from models.train import train_run
 from pruning.cli import app
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 
 
 @pytest.fixture(scope="module")
 def starts(tmp_path_factory):
     root = tmp_path_factory.mktemp("starts")
     for s in (0, 1):
-        train_run(tiny(steps=16, batch=32, seed=s), root / f"seed{s}")
+        train_run(tiny(steps=16, batch=32, seed=s), root / f"seed{s}", plots=False)
     return root
 
 
@@ -39,9 +38,9 @@ def test_chain_set_and_its_control_equal_chains_run_one_by_one(starts, tmp_path)
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "ctl").iterdir() if not p.name.startswith(".")) == ["seed0", "seed1"]
     for s in (0, 1):  # the same chains, in this process, one by one
-        run_imp(plan_imp(ImpSettings(rounds=1, rate=0.5), tmp_path / f"one{s}", run=starts / f"seed{s}"))
+        run_imp(plan_imp(ImpSettings(rounds=1, rate=0.5), tmp_path / f"one{s}", run=starts / f"seed{s}", plots=False))
         run_imp(plan_imp(ImpSettings(rounds=1, control="random-mask"), tmp_path / f"ctl{s}",
-                         ticket=tmp_path / f"one{s}"))
+                         ticket=tmp_path / f"one{s}", plots=False))
         for got, want in ((tmp_path / "set" / f"seed{s}", tmp_path / f"one{s}"),
                           (tmp_path / "ctl" / f"seed{s}", tmp_path / f"ctl{s}")):
             for mg, mw in zip(_models(got), _models(want), strict=True):
@@ -84,7 +83,7 @@ def test_grow_set_equals_runs_one_by_one_and_compare_reads_it(tmp_path):
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "set").iterdir() if not p.name.startswith(".")) == ["seed0", "seed1"]
     settings = GrowSettings(method="rigl", sparsity=0.8, update_every=8)
-    run_grow(settings, tiny(steps=32, batch=32, seed=1), tmp_path / "one1")
+    run_grow(settings, tiny(steps=32, batch=32, seed=1), tmp_path / "one1", plots=False)
     a, b = (runs.read_tensors(d / runs.MODEL) for d in (tmp_path / "set" / "seed1", tmp_path / "one1"))
     assert all(torch.equal(a[n], b[n]) for n in b)
     r = CliRunner().invoke(app, ["compare", str(tmp_path / "set"), "--out", str(tmp_path / "c.png")])

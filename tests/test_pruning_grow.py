@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from conftest import tiny
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 from models import runs
 from models.config import ConfigError
 from models.optim import make_optimizer
@@ -87,7 +86,7 @@ def test_no_updates_off_schedule_or_for_static():
 @pytest.mark.parametrize("method", ["rigl", "static"])
 def test_sparse_run_keeps_its_count_and_zeros(tmp_path, method):
     s = GrowSettings(method=method, sparsity=0.9, update_every=8, distribution="erk")
-    summary = run_grow(s, tiny(**CFG), tmp_path / "g")
+    summary = run_grow(s, tiny(**CFG), tmp_path / "g", plots=False)
     assert summary["final_loss"] > 0
     run = runs.load_run(tmp_path / "g")
     m = run_masks(run)
@@ -106,10 +105,10 @@ def test_sparse_run_keeps_its_count_and_zeros(tmp_path, method):
 @pytest.mark.parametrize("method", ["rigl", "set"])
 def test_resumed_grow_equals_uninterrupted(tmp_path, method):
     s = GrowSettings(method=method, sparsity=0.8, update_every=8)
-    ref = run_grow(s, tiny(**CFG), tmp_path / "ref")
-    assert run_grow(s, tiny(**CFG), tmp_path / "cut", stop_after=20) == {}
+    ref = run_grow(s, tiny(**CFG), tmp_path / "ref", plots=False)
+    assert run_grow(s, tiny(**CFG), tmp_path / "cut", stop_after=20, plots=False) == {}
     assert not runs.is_finished(tmp_path / "cut")
-    cut = run_grow(s, tiny(**CFG), tmp_path / "cut")
+    cut = run_grow(s, tiny(**CFG), tmp_path / "cut", plots=False)
     assert cut["final_loss"] == ref["final_loss"]
     a, b = (runs.read_tensors(tmp_path / d / "model.safetensors") for d in ("ref", "cut"))
     assert all(torch.equal(a[n], b[n]) for n in a)
@@ -124,8 +123,8 @@ def test_bad_settings_and_clashing_out_are_refused(tmp_path):
         with pytest.raises(ConfigError, match=needle):
             GrowSettings(**kw)
     s = GrowSettings(method="static", sparsity=0.5)
-    run_grow(s, tiny(steps=8, batch=32), tmp_path / "g")
+    run_grow(s, tiny(steps=8, batch=32), tmp_path / "g", plots=False)
     with pytest.raises(ConfigError, match="other settings"):
-        run_grow(GrowSettings(method="static", sparsity=0.6), tiny(steps=8, batch=32), tmp_path / "g")
+        run_grow(GrowSettings(method="static", sparsity=0.6), tiny(steps=8, batch=32), tmp_path / "g", plots=False)
     with pytest.raises(ConfigError, match="another recipe"):
-        run_grow(s, tiny(steps=8, batch=32, lr=0.1), tmp_path / "g")
+        run_grow(s, tiny(steps=8, batch=32, lr=0.1), tmp_path / "g", plots=False)

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from conftest import tiny
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 from models import runs
 from models.config import ConfigError
 from models.train import train_run
@@ -18,14 +17,14 @@ CFG = dict(steps=64, batch=64, lr=0.03)
 @pytest.fixture(scope="module")
 def dense(tmp_path_factory):
     d = tmp_path_factory.mktemp("dense") / "run"
-    train_run(tiny(**CFG), d)
+    train_run(tiny(**CFG), d, plots=False)
     return d
 
 
 @pytest.fixture(scope="module")
 def imp_dir(tmp_path_factory, dense):
     out = tmp_path_factory.mktemp("imp") / "imp"
-    run_imp(plan_imp(ImpSettings(rounds=3, rate=0.3), out, run=dense))
+    run_imp(plan_imp(ImpSettings(rounds=3, rate=0.3), out, run=dense, plots=False))
     return out
 
 
@@ -84,7 +83,7 @@ def test_rewinding_restores_the_saved_weights_under_the_mask(imp_dir, tmp_path, 
             assert torch.equal(run.init[n], level0.init[n] * m[n])
         assert torch.equal(run.init["b1"], level0.init["b1"])  # biases are never pruned
     out = tmp_path / "rew"
-    run_imp(plan_imp(ImpSettings(rounds=1, rate=0.3, rewind=8), out, run=dense))
+    run_imp(plan_imp(ImpSettings(rounds=1, rate=0.3, rewind=8), out, run=dense, plots=False))
     ck = runs.load_run(dense).checkpoint(8)
     run = runs.load_run(level_dir(out, 1))
     m = run_masks(run)
@@ -97,22 +96,22 @@ def test_rewind_step_must_be_a_saved_checkpoint(dense, tmp_path):
     with pytest.raises(ConfigError, match="power of two"):
         ImpSettings(rewind=6)
     with pytest.raises(runs.RunError, match="no checkpoint at that step"):
-        plan_imp(ImpSettings(rewind=128), tmp_path / "x", run=dense)
+        plan_imp(ImpSettings(rewind=128), tmp_path / "x", run=dense, plots=False)
     with pytest.raises(ConfigError, match="past the recipe"):
-        plan_imp(ImpSettings(rewind=128), tmp_path / "x", config=tiny(**CFG))
+        plan_imp(ImpSettings(rewind=128), tmp_path / "x", config=tiny(**CFG), plots=False)
     assert not (tmp_path / "x").exists()
 
 
 def test_global_scope_keeps_the_pooled_count(dense, tmp_path):
     out = tmp_path / "g"
-    run_imp(plan_imp(ImpSettings(rounds=1, rate=0.3, scope="global"), out, run=dense))
+    run_imp(plan_imp(ImpSettings(rounds=1, rate=0.3, scope="global"), out, run=dense, plots=False))
     row = json.loads((out / "levels.json").read_text())["levels"][1]
     assert row["remaining"] == M.keep_count(row["prunable"], 0.3, 1)
     assert row["remaining_W1"] != M.keep_count(row["prunable_W1"], 0.3, 1)  # not per layer
 
 
 def test_resumed_imp_equals_uninterrupted(tmp_path):
-    plan = lambda out: plan_imp(ImpSettings(rounds=2, rate=0.3), out, config=tiny(**CFG))  # noqa: E731
+    plan = lambda out: plan_imp(ImpSettings(rounds=2, rate=0.3), out, config=tiny(**CFG), plots=False)  # noqa: E731
     run_imp(plan(tmp_path / "ref"))
     cut = plan(tmp_path / "cut")
     assert run_imp(cut, stop=(0, 20)) == []  # killed inside level 0
@@ -131,8 +130,8 @@ def test_resumed_imp_equals_uninterrupted(tmp_path):
 
 def test_controls_follow_the_ticket(imp_dir, tmp_path):
     re_out, rm_out = tmp_path / "reinit", tmp_path / "rand"
-    run_imp(plan_imp(ImpSettings(rounds=2, control="reinit"), re_out, ticket=imp_dir))
-    run_imp(plan_imp(ImpSettings(rounds=2, control="random-mask"), rm_out, ticket=imp_dir))
+    run_imp(plan_imp(ImpSettings(rounds=2, control="reinit"), re_out, ticket=imp_dir, plots=False))
+    run_imp(plan_imp(ImpSettings(rounds=2, control="random-mask"), rm_out, ticket=imp_dir, plots=False))
     assert json.loads((re_out / "levels.json").read_text())["method"] == "reinit"
     assert json.loads((re_out / "imp.json").read_text())["settings"]["rate"] == 0.3  # taken from the ticket
     for r in (1, 2):
@@ -150,22 +149,22 @@ def test_controls_follow_the_ticket(imp_dir, tmp_path):
             level0 = runs.load_run(level_dir(imp_dir, 0))
             assert torch.equal(rm.init[n], level0.init[n] * rmm[n])
     with pytest.raises(ConfigError, match="exceeds"):
-        plan_imp(ImpSettings(rounds=4, control="reinit"), tmp_path / "x", ticket=imp_dir)
+        plan_imp(ImpSettings(rounds=4, control="reinit"), tmp_path / "x", ticket=imp_dir, plots=False)
     with pytest.raises(ConfigError, match="--ticket"):
-        plan_imp(ImpSettings(rounds=1, control="reinit"), tmp_path / "x", config=tiny(**CFG))
+        plan_imp(ImpSettings(rounds=1, control="reinit"), tmp_path / "x", config=tiny(**CFG), plots=False)
     with pytest.raises(runs.RunError, match="not an IMP directory"):
-        plan_imp(ImpSettings(rounds=1, control="reinit"), tmp_path / "x", ticket=tmp_path)
+        plan_imp(ImpSettings(rounds=1, control="reinit"), tmp_path / "x", ticket=tmp_path, plots=False)
 
 
 def test_other_settings_in_an_existing_out_are_refused(imp_dir, dense):
     with pytest.raises(ConfigError, match="other settings"):
-        plan_imp(ImpSettings(rounds=3, rate=0.5), imp_dir, run=dense)
+        plan_imp(ImpSettings(rounds=3, rate=0.5), imp_dir, run=dense, plots=False)
     with pytest.raises(ConfigError, match="other config"):
-        plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG | dict(lr=0.1)))
-    plan_imp(ImpSettings(rounds=5, rate=0.3), imp_dir, run=dense)  # more rounds of the same IMP: fine
-    plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG).replace(preset="tiny"))  # same values
+        plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG | dict(lr=0.1)), plots=False)
+    plan_imp(ImpSettings(rounds=5, rate=0.3), imp_dir, run=dense, plots=False)  # more rounds of the same IMP: fine
+    plan_imp(ImpSettings(rounds=3, rate=0.3), imp_dir, config=tiny(**CFG).replace(preset="tiny"), plots=False)  # same values
 
 
 def test_a_pruned_run_is_not_a_dense_start(imp_dir, tmp_path):
     with pytest.raises(runs.RunError, match="already pruned"):
-        plan_imp(ImpSettings(rounds=1), tmp_path / "x", run=level_dir(imp_dir, 1))
+        plan_imp(ImpSettings(rounds=1), tmp_path / "x", run=level_dir(imp_dir, 1), plots=False)

@@ -8,7 +8,6 @@ from models import runs
 from pruning.imp import ImpSettings, plan_imp, run_imp
 from pruning.neurons import (FEATURE_TRANSITIONS, NEURON_TRANSITIONS, feature_transition, neuron_transition,
                              track)
-from pruning_support import no_run_plots  # noqa: F401  (autouse)
 
 
 def test_neuron_transitions_cover_every_case():
@@ -36,7 +35,7 @@ def test_feature_transitions():
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory):
     out = tmp_path_factory.mktemp("n") / "imp"
-    run_imp(plan_imp(ImpSettings(rounds=2, rate=0.5), out, config=tiny(steps=128, batch=128, lr=0.03)))
+    run_imp(plan_imp(ImpSettings(rounds=2, rate=0.5), out, config=tiny(steps=128, batch=128, lr=0.03), plots=False))
     from typer.testing import CliRunner
 
     from pruning.cli import app
