@@ -1,1 +1,2 @@
-"""basins/: reads and writes run directories of models/ (see its issue); not built yet."""
+"""Are monosemantic and polysemantic solutions in different basins? Alignment, barriers, curves, hops,
+connectivity-based fine-tuning and basin maps, on run directories of models/."""

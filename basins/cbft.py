@@ -1,13 +1,9 @@
-"""Connectivity-based fine-tuning (Lubana et al. 2023, "Mechanistic Mode Connectivity").
+"""Connectivity-based fine-tuning (Lubana et al. 2023): does a polysemantic run become monosemantic when
+moved to low loss yet linearly disconnected from itself?
 
-Start theta at a copy of A and alternate two Adam steps:
-  barrier step: t = 0.5 + 0.5 * clip(N(0,1), -0.5, 0.5) in [0.25, 0.75]; push the batch loss at
-                t * A + (1 - t) * theta toward `target` = L(A) + margin, minimising |target - L|;
-  task step:    the plain task loss of theta.
-then `finetune` task-only steps with the lr annealed to zero, so theta ends at a minimum (low loss) yet
-linearly DISconnected from A. The question: does a polysemantic A become monosemantic, or polysemantic
-in a different way? `control=True` skips the barrier steps (the same Adam steps on the task alone),
-to separate what the barrier does from what fine-tuning with Adam does.
+Alternate an Adam barrier step (push the batch loss at t A + (1 - t) theta, t in [0.25, 0.75], toward
+L(A) + margin) and an Adam task step, then `finetune` task-only steps with the lr annealed to zero.
+`control=True` skips the barrier steps, to separate what the barrier does from what Adam does.
 """
 from __future__ import annotations
 

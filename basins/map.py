@@ -1,7 +1,8 @@
 """Which runs share a basin? Aligned barriers for every pair -> a graph -> connected components.
 
 Each run's endpoint loss is computed once; each pair costs one weight matching plus the interior points
-of the straight path on a fixed eval subset shared by all runs of the task. An edge joins two runs
+of the straight path on a fixed draw of eval_size samples from the task's eval stream, shared by all runs
+of the task. An edge joins two runs
 whose relative aligned barrier (barrier / mean endpoint loss) is below `tol`; a component is a basin.
 """
 from __future__ import annotations

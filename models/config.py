@@ -129,6 +129,11 @@ class TrainConfig:
             raise ConfigError(f"missing config keys: {', '.join(missing)}")
         return cls(**d)
 
+    def differs_in(self, other: "TrainConfig") -> list[str]:
+        """The fields whose values differ from other's (`preset` is a label, not a value)."""
+        theirs = other.to_dict()
+        return [k for k, v in self.to_dict().items() if k != "preset" and theirs.get(k) != v]
+
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 

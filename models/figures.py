@@ -1,18 +1,9 @@
 """The paper's figures from a sweep directory (`models figure lr|bias|k|eps SWEEP_DIR --out FILE.png`).
 
-FILE.png, a 2 x 3 grid:
-  top:    mono/N, training loss and mean bias against log2 step, one colour per value of the compared
-          variable (thick: mean over seeds, thin: each seed), as the paper's training plots;
-  bottom: final mono/N and mono/k against the variable, final eval loss and dead/k against it (mean and
-          min-max range over seeds), and the paper's bias-by-neuron plot (one run per value: final b1
-          with neurons sorted by decreasing r_j, monosemantic ones drawn solid).
-FILE_sfa.png: single-feature-activation heatmaps of three runs (lowest, middle and highest value,
-the lowest seed), neurons in models.metric.sfa_order.
-
-The compared variable colours the lines: lr -> lr, bias -> bias_init (with bias_decay when the sweep
-varies it too: a --zip of bias and decay, or a decay sweep at bias -1), k -> k, eps -> eps. Every other
-axis of the sweep is held at one value (the first cell's unless `at` says otherwise) and the title says
-which. Everything is read from the run dirs; nothing is retrained.
+FILE.png: mono/N, training loss and mean bias against log2 step per value of the compared variable; final
+mono/N, mono/k, dead/k and eval loss against it; the bias-by-neuron plot. FILE_sfa.png: single-feature
+activation heatmaps of the lowest, middle and highest value. Other axes are held at one value (the first
+cell's, or `at`), as the title says. Everything is read from the run dirs; nothing is retrained.
 """
 from __future__ import annotations
 

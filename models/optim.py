@@ -1,11 +1,8 @@
 """LAMB (the paper's semantics) and Adam over a dict of tensors, with state that is plain tensors.
 
-LAMB follows torch_optimizer 0.3.0's Lamb, which the paper used: betas (0.9, 0.999), eps 1e-6, no
-weight decay, no debiasing, weight norm clamped to [0, 10], trust ratio 1 where either norm is 0.
-Unlike the reference, the trust ratio stays on the device (no host sync per parameter). State being
-plain tensors keeps resume files pickle-free and lets pruning reach the moments of single weights.
-With instances=True the leading dim of every tensor indexes independent models (models.batched): LAMB's
-norms are taken per instance and lr may be a tensor with one learning rate per instance.
+LAMB follows torch_optimizer 0.3.0's Lamb, which the paper used (docs/science.md), with the trust ratio
+kept on the device. Plain-tensor state keeps resume files pickle-free and lets pruning reach single
+weights' moments. instances=True: the leading dim indexes independent models (models.batched).
 """
 from __future__ import annotations
 

@@ -1,33 +1,13 @@
-"""The paper's Table 1 batches as named sweeps at paper scale (one sweep per batch, for a GPU or a cluster).
+"""The paper's Table 1 batches as named sweeps at paper scale (batch 8192, 2^17 steps, LAMB, restarting
+cosine), one sweep per batch, for a GPU or a cluster.
 
-Jermyn, Schiefer & Hubinger (arXiv 2211.09169), Table 1 "Training parameters and model architectures",
-lists each batch's task, activation, feature distribution, N, m (our d), k, eps, learning rate, decay
-rate, bias offset and L1 strength, with one column "Variable" per batch. Every batch trains at the
-`paper` preset's recipe: batch 8192, 2^17 steps, LAMB, restarting cosine (the paper's data files are
-named `..._batch_13_steps_17_...`: 2^13 and 2^17).
-
-Sources, in order of authority (`source` of each spec says which one each value comes from):
-- [code] the authors' own plotting script, adamjermyn/toy_model_interpretability `learning_rate_sweep.py`:
-  the learning rates of the LR batches (0.001, 0.003, 0.005, 0.007, 0.01, 0.03), and bias -1 with decay
-  0.03 for the negative-bias LR sweeps (uniform and power law), bias 0 / decay 0 for LR1 and LR2.
-- [table] Table 1's fixed values as transcribed in jbloomAus/toy_model_interpretability README.md
-  ("Table 1: Training parameters and model architectures"), a public reproduction of the paper. We could
-  not read the paper's PDF itself here, so every fixed value below is from that transcription.
-- [script] the ranges of the "Variable" columns, from the same reproduction's
-  `generate_data_jermyn_2022.py`, which writes them next to each batch name: bias offsets
-  np.linspace(-2, 1, 11); eps 2**-np.linspace(1, 5, 11); k 2**4 .. 2**10; L1 strength and decay
-  10**-1 .. 10**-7. These are a reproducer's reading, not a number printed in Table 1.
-- [assumed] LR5 and RP1: Table 1 says "Variable" learning rate and no source gives the values; we use
-  the LR1-LR4 list. Marked in their `source`.
-
-Disagreements, and what we chose: that script gives LR3 decay 0.003 while the transcribed table says
-0.03; the authors' own script loads LR3's data as `init_bias_-1.0_decay_0.03`, so LR3 uses 0.03. The
-transcription has a second row named "B3" (GeLU, variable learning rate AND bias offset, decay 0.03);
-it is left out: its name clashes and its two variable columns have no stated values. The paper's k
-sweeps start at 16; `k` here is the hidden width (k), not the L1 strength.
-
-The paper trained one run per value; `seeds` defaults to (0,). A spec expands through
-models.sweep.expand into exactly the cells `models sweep` trains, so every sweep backend runs it.
+Each value's source is in its spec's `source`: [code] the authors' plotting script
+(adamjermyn/toy_model_interpretability learning_rate_sweep.py: the LR batches' rates and biases);
+[table] Table 1's fixed values as transcribed in a public reproduction (jbloomAus/toy_model_interpretability
+README); [script] that reproduction's ranges of the "Variable" columns (generate_data_jermyn_2022.py);
+[assumed] where no source gives a value (LR5 and RP1's rates: LR1's list). Where sources disagree (LR3's
+decay: 0.003 in the script, 0.03 in the table and in the authors' file names) the authors' value is used;
+the transcription's second "B3" row (two variable columns, no values) is left out.
 """
 from __future__ import annotations
 

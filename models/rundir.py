@@ -182,7 +182,7 @@ class RunDir:
         if state == "resume" and (self.path / runs.CONFIG).exists():
             stored = runs.read_config(self.path)
             if stored != cfg:
-                diff = [k for k, v in cfg.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
+                diff = cfg.differs_in(stored)
                 raise runs.RunError(f"--resume with a different config than {self.path}'s (differs in: "
                                     f"{', '.join(diff)})")
             self.check_task(cfg)

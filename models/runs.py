@@ -1,17 +1,10 @@
-"""The run store: one directory per run, written atomically, read without pickle.
+"""The run store: one directory per run, read without pickle (models.rundir writes it).
 
-runs/NAME/
-  config.json         every hyperparameter (TrainConfig) plus versions
-  task.safetensors    P (d x N), and Q for the reprojector
-  init.safetensors    W1 (k x d), b1 (k), W2 (out x k) at step 0
-  model.safetensors   the final W1, b1, W2 (pruned runs add mask.W1, mask.W2)
-  checkpoints/        step_0000001.safetensors ... at log2-spaced steps
-  metrics.jsonl       {"step", "loss"} every 16 steps; {"step", "mono", "dead", "mean_bias"} at checkpoints
-  summary.json        written last: its presence marks the run finished
-  training.png, sfa.png
-  resume.safetensors  only while unfinished: the state --resume continues from
-
-This module is the interface basins/ and pruning/ read; nothing here depends on how a run was made.
+runs/NAME/: config.json (TrainConfig + versions), task.safetensors (P, and Q for the reprojector),
+init.safetensors and model.safetensors (W1 k x d, b1 k, W2 out x k; pruned runs add mask.W1, mask.W2),
+checkpoints/step_XXXXXXX.safetensors (log2-spaced), metrics.jsonl, summary.json (written last: its
+presence marks the run finished), training.png, sfa.png, resume.safetensors (only while unfinished).
+This is the interface basins/ and pruning/ read; nothing in it depends on how a run was made.
 """
 from __future__ import annotations
 

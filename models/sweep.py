@@ -127,7 +127,7 @@ def check_cells(cells: list[Cell], out: Path) -> None:
         if runs.is_finished(d):
             stored = runs.read_config(d)
             if stored != c.config:
-                diff = [k for k, v in c.config.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
+                diff = c.config.differs_in(stored)
                 raise ConfigError(f"{d} is finished with another config (differs in: {', '.join(diff)}); "
                                   f"use a new --out for these settings")
 

@@ -1,11 +1,8 @@
 """Monosemanticity and loss against sparsity across methods: IMP and its controls, SET, RigL, static.
 
-Inputs are directories as pruning writes them: IMP or control directories (levels.json: level 0 is a
-dense reference, every later level a point), grow runs (grow.json: one point), sets of either
-(pruning.fanout), or plain finished runs (dense references, e.g. a narrower dense model). Points
-are grouped by method (plus width where the inputs differ in k) and by their exact count of remaining
-W1 and W2 weights, which the sparsity law makes equal across seeds; each group gives the mean and range
-over its runs.
+Inputs are IMP or control directories (level 0 a dense reference), grow runs, sets of either, or plain
+finished runs (dense references). Points are grouped by method (and width where k differs) and by their
+exact count of remaining weights, equal across seeds by the sparsity law; each group gives mean and range.
 """
 from __future__ import annotations
 

@@ -1,18 +1,10 @@
 """Sparse training at a fixed sparsity from the start: SET, RigL (Evci et al. defaults), or a static mask.
 
-The masks start uniformly random with the per-layer counts of pruning.masks.layer_keep_counts. Every
-`update_every` steps until end_fraction of training, each layer drops the fraction alpha_t of its active
-weights with the smallest magnitude and grows as many among the inactive ones (those just dropped
-included, as in RigL's code): RigL the largest dense-gradient magnitudes, SET at random. alpha_t =
-drop_fraction / 2 * (1 + cos(pi t / T_end)) (or constant). Weights that become active start at zero and
-weights that become inactive are zeroed, both with their optimizer moments reset; a weight dropped and
-regrown in the same update keeps its value. "static" never updates: the fixed random mask baseline.
-
-The Grower is train_run's after_step hook (it edits the masks in place) and its grad_hook (which
-keeps the dense gradient of the update's own batch, before the masks zero it, at update steps only).
-Its generator and history are resume state. The run dir gets grow.json: settings, counts and how many
-connections moved per layer at every update, written after the first step and at each update, so it
-is complete before the run's summary.json marks it finished.
+Masks start uniformly random with the exact per-layer counts of pruning.masks.layer_keep_counts. Every
+`update_every` steps until end_fraction of training each layer drops the alpha_t fraction of its active
+weights with the smallest magnitude and grows as many (RigL: largest dense gradient; SET: random); grown
+weights start at zero with reset moments (docs/science.md). The Grower is train_run's after_step and
+grad_hook; its generator and history are resume state; grow.json records every update.
 """
 from __future__ import annotations
 
@@ -187,7 +179,7 @@ def check_grow_out(settings: GrowSettings, cfg: TrainConfig, out: str | Path) ->
                           f"use a new --out")
     stored = runs.read_config(out)
     if stored != cfg:
-        diff = [k for k, v in cfg.to_dict().items() if stored.to_dict().get(k) != v and k != "preset"]
+        diff = cfg.differs_in(stored)
         raise ConfigError(f"{out} holds a grow run of another recipe (differs in: {', '.join(diff)}); use a new --out")
     return state
 

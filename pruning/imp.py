@@ -1,11 +1,9 @@
 """Iterative magnitude pruning (Frankle & Carbin; open_lth's habits): every level a run directory.
 
-OUT/imp.json (method, settings, level-0 recipe), OUT/level_00 (the dense start), OUT/level_NN (run dirs
-whose model.safetensors holds mask.W1, mask.W2), OUT/levels.json (one row per finished level).
-Level r keeps keep(n, rate, r) weights chosen by magnitude among level r-1's survivors, rewinds them to
-level 0's init, or to its checkpoint at --rewind STEP and then continues level 0's schedule and data order
-from STEP to the same final step (as open_lth does). Controls follow an IMP directory (the "ticket").
-Finished levels are skipped and an unfinished one resumes, so a killed IMP simply runs again.
+OUT/imp.json (method, settings, level-0 recipe), OUT/level_NN (run dirs; masks in model.safetensors),
+OUT/levels.json (a row per finished level). Level r keeps keep(n, rate, r) weights by magnitude among
+level r-1's survivors, rewound to level 0's init, or to its checkpoint at --rewind STEP from where level
+0's schedule and data order continue (as open_lth). Controls follow an IMP directory (the "ticket").
 """
 from __future__ import annotations
 

@@ -1,15 +1,9 @@
 """Masks over the prunable weights W1 and W2 (biases are never pruned), with exact counts.
 
-Every function here decides HOW MANY weights a layer keeps first (an integer) and then WHICH ones, so
-sparsities are exact, not approximately reached by a threshold:
-- the sparsity law of iterative pruning: after r rounds at rate p a set of n weights keeps
-  keep(n, p, r) = floor(n * (1 - p)^r + 1/2) (round half up), per layer (scope "layer", each layer its
-  own rate) or over the pooled W1 and W2 (scope "global");
-- magnitude pruning keeps the largest |w| among the surviving weights; ties go to the lower flat index
-  (a stable sort), so a mask is a deterministic function of the weights;
-- layer densities for sparse training (uniform or ERK) are split into integer counts by largest
-  remainder, so the kept total is exactly round(n_total * (1 - sparsity)).
-A mask is a bool tensor of its weight's shape; True means kept.
+Every function decides HOW MANY weights a layer keeps first (an integer) and then WHICH, so sparsities are
+exact: keep(n, p, r) = floor(n (1 - p)^r + 1/2) per layer or pooled; magnitude pruning keeps the largest
+|w| among survivors, ties to the lower flat index; sparse-training layer densities (uniform or ERK) are
+split into integers by largest remainder. A mask is a bool tensor of its weight's shape; True is kept.
 """
 from __future__ import annotations
 
@@ -23,7 +17,7 @@ DISTRIBUTIONS = ("uniform", "erk")
 
 
 def keep_count(n: int, rate: float, rounds: int) -> int:
-    """Weights left of n after `rounds` rounds each removing `rate` of the remaining: round(n (1-rate)^r)."""
+    """Weights left of n after `rounds` rounds each removing `rate` of the remaining: floor(n (1-rate)^r + 1/2)."""
     return math.floor(n * (1 - rate) ** rounds + 0.5)
 
 

@@ -1,11 +1,8 @@
 """Per-neuron and per-feature tracking across the levels of an IMP (or control) directory.
 
-A level's neuron j is "mono" (r_j > 0.999), "poly" or "dead" (no single feature activates it), with
-its preferred feature (argmax_i A[j, i]) and the weights it keeps (unmasked in-weights, a row of W1,
-and out-weights, a column of W2). Between consecutive levels each neuron makes one transition of
-NEURON_TRANSITIONS. Levels are retrained, and retraining can re-express a feature on another neuron,
-so features are tracked too: the set of monosemantic neurons serving feature i at each level, and
-per feature one transition of FEATURE_TRANSITIONS.
+Each level's neuron is mono (r_j > 0.999), poly or dead, with its preferred feature and kept in/out
+weights; between consecutive levels each neuron makes one NEURON_TRANSITION and each feature (the set of
+monosemantic neurons serving it) one FEATURE_TRANSITION, since retraining can move a feature elsewhere.
 """
 from __future__ import annotations
 
