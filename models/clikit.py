@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import typer
 from typer.core import TyperGroup
 
-from .config import PRESETS, ConfigError, TrainConfig, coerce, parse_bias_init, preset, require
+from .config import PRESETS, ConfigError, TrainConfig, parse_bias_init, preset, require
 
 MAX_THREADS = 256
 INTERRUPTED = "interrupted; the run's last saved state is kept: rerun with --resume to continue"
@@ -44,7 +44,8 @@ def guarded(fn=None, *, interrupted: str = INTERRUPTED):
         except KeyboardInterrupt:
             fail(interrupted, 130)
         except OSError as e:  # disk full, permissions, a path under a file: the files written so far stay
-            fail(f"{e.strerror or type(e).__name__}{f': {e.filename}' if e.filename else ''}", 1)
+            msg = e.strerror or str(e) or type(e).__name__
+            fail(f"{msg}{f': {e.filename}' if e.filename else ''}", 1)
     return wrapper
 
 
@@ -160,24 +161,6 @@ def set_threads(n: Optional[int]) -> None:
     import torch
 
     torch.set_num_threads(n)
-
-
-def split_train_flags(tokens: list[str]) -> tuple[list[str], dict]:
-    """Bare tokens, and `--name value` pairs parsed as TrainConfig fields (for commands that take train
-    flags after their own options, e.g. `models sweep ... --steps 4096`)."""
-    bare, flags, i = [], {}, 0
-    while i < len(tokens):
-        a = tokens[i]
-        if a.startswith("--"):
-            require(i + 1 < len(tokens), f"flag {a} needs a value")
-            key = a[2:].replace("-", "_")
-            require(key not in flags, f"flag {a} is given twice")
-            flags[key] = coerce(key, tokens[i + 1])
-            i += 2
-        else:
-            bare.append(a)
-            i += 1
-    return bare, flags
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,14 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
+def fmt_value(v) -> str:
+    """A hyperparameter value as names and labels show it: short, and distinct for distinct floats."""
+    if isinstance(v, float):
+        short = f"{v:g}"
+        return short if float(short) == v else repr(v)
+    return str(v)
+
+
 def parse_bias_init(text: str) -> float | str:
     if text == "data":
         return "data"

@@ -29,6 +29,10 @@ def run_summary(params: dict[str, torch.Tensor], cfg: TrainConfig, task, metrics
     from .metric import measure
 
     final_loss = eval_loss(params, cfg, device)
+    if final_loss != final_loss or final_loss in (float("inf"), float("-inf")):
+        from .runs import RunError
+
+        raise RunError(f"the eval loss of the trained model is {final_loss}; the run stays unfinished")
     mono = measure(params, task.single_feature_inputs(), cfg.nonlinearity)
     train_losses = [m["loss"] for m in metrics if "loss" in m]
     summary = {

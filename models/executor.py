@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Iterator
 from .config import ConfigError
 
 BACKENDS = ("local", "ray")
+MAX_WORKERS = 1024
 
 
 def _one_thread() -> None:
@@ -126,8 +127,9 @@ def check_backend(backend: str, workers: int = 1, address: str | None = None, gp
     """Refuse bad executor options before anything runs (one-line ConfigErrors)."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown --backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if workers < 1 or max_retries < 0 or (gpus_per_task is not None and not 0 < gpus_per_task <= 1):
-        raise ConfigError("--workers must be at least 1, --max-retries at least 0, --gpus-per-run in (0, 1]")
+    if not (1 <= workers <= MAX_WORKERS and 0 <= max_retries <= 100) or (
+            gpus_per_task is not None and not 0 < gpus_per_task <= 1):
+        raise ConfigError(f"--workers must be in [1, {MAX_WORKERS}], --max-retries in [0, 100], --gpus-per-run in (0, 1]")
     if backend == "local" and (address or gpus_per_task):
         raise ConfigError("--address and --gpus-per-run need --backend ray")
     if backend == "ray":

@@ -51,12 +51,18 @@ def forward(params: dict[str, torch.Tensor], x: torch.Tensor, nonlinearity: str 
 
 
 def check_shapes(params: dict[str, torch.Tensor], d: int, k: int, out_dim: int) -> None:
+    """Refuse (ValueError, one line) weights that are missing, misshapen, not float32 or not finite."""
     want = {"W1": (k, d), "b1": (k,), "W2": (out_dim, k)}
     for name, shape in want.items():
         if name not in params:
             raise ValueError(f"missing tensor {name}")
-        if tuple(params[name].shape) != shape:
-            raise ValueError(f"tensor {name} has shape {tuple(params[name].shape)}, expected {shape}")
+        t = params[name]
+        if tuple(t.shape) != shape:
+            raise ValueError(f"tensor {name} has shape {tuple(t.shape)}, expected {shape}")
+        if t.dtype != torch.float32:
+            raise ValueError(f"tensor {name} is {t.dtype}, expected torch.float32")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"tensor {name} holds NaN or infinite values")
 
 
 def relu_loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, l1: float = 0.0,

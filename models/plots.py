@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .config import TrainConfig  # noqa: E402
+from .config import TrainConfig, fmt_value  # noqa: E402
 from .runs import save_figure  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -
     panels = [("mono_per_N", "monosemantic neurons / N"), ("dead_per_k", "dead neurons / k"),
               ("final_loss", "eval loss")]
     for gi, (key, grp) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
-        label = ", ".join(f"{a}={_fmt_v(v)}" for a, v in zip(others, key)) or "all"
+        label = ", ".join(f"{a}={fmt_value(v)}" for a, v in zip(others, key)) or "all"
         for ax, (field, ylab) in zip(axs, panels):
             pts = []
             for x in xs_all:
@@ -129,10 +129,6 @@ def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
-
-
-def _fmt_v(v) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def sweep_curves_plot(cells: list[tuple[str, list[list[dict]], int]], path: Path, title: str = "") -> None:

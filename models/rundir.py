@@ -235,6 +235,16 @@ class RunDir:
         self.write_metrics(metrics)
         runs.write_tensors(self.path / runs.RESUME, state.to_tensors())
 
+    def resume_step(self) -> int:
+        """The step a run would resume from: 0 without a saved state, -1 when it is unreadable (training it
+        then reports the corrupt file)."""
+        if not (self.path / runs.RESUME).exists():
+            return 0
+        try:
+            return self.load_state().step
+        except runs.RunError:
+            return -1
+
     def load_state(self) -> ResumeState:
         t = runs.read_tensors(self.path / runs.RESUME)
         try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import ConfigError, TrainConfig
@@ -61,22 +61,12 @@ def write_json(path: Path, obj) -> None:
     write_text(path, json.dumps(obj, indent=1) + "\n")
 
 
-def resume_step(run_dir: Path) -> int:
-    """The step a run would resume from: its resume state's, 0 when it has none, -1 when it is unreadable
-    (training it then reports the corrupt file)."""
-    p = Path(run_dir) / RESUME
-    if not p.exists():
-        return 0
-    try:
-        with safe_open(str(p), "pt") as f:
-            return int(f.get_tensor("step"))
-    except (SafetensorError, OSError, ValueError, KeyError):
-        return -1
-
-
 def write_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     clean = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    _atomic(path, lambda tmp: save_file(clean, tmp))
+    try:
+        _atomic(path, lambda tmp: save_file(clean, tmp))
+    except SafetensorError as e:  # e.g. no space left on device: the previous file stays as it was
+        raise OSError(f"cannot write {path}: {str(e).splitlines()[0] if str(e) else 'write failed'}") from None
 
 
 def write_metrics(path: Path, metrics: list[dict]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import runs
-from .config import ConfigError, TrainConfig, coerce, require
+from .config import ConfigError, TrainConfig, coerce, fmt_value, require
 
 SWEEP_JSON = "sweep.json"
 MAX_INSTANCES = 1024
@@ -38,14 +38,6 @@ def parse_axis(spec: str) -> tuple[str, list]:
     return name, [coerce(name, v) for v in items]
 
 
-def _fmt(v) -> str:
-    """A value as it appears in a cell name: short, and distinct for distinct values."""
-    if isinstance(v, float):
-        short = f"{v:g}"
-        return short if float(short) == v else repr(v)
-    return str(v)
-
-
 def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[int]) -> list[Cell]:
     """Cells of the product of the grid axes, the zipped group, and the seeds."""
     axes = [parse_axis(g) for g in grid]
@@ -62,7 +54,7 @@ def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[in
             values = dict(zip([n for n, _ in axes], combo)) | dict(zip([n for n, _ in zaxes], zrow))
             for seed in seeds:
                 cfg = base.replace(**values, seed=seed)
-                name = "__".join([f"{k}={_fmt(v)}" for k, v in values.items()] + [f"seed={seed}"])
+                name = "__".join([f"{k}={fmt_value(v)}" for k, v in values.items()] + [f"seed={seed}"])
                 cells.append(Cell(name=name, values=values, config=cfg))
     return cells
 
@@ -85,10 +77,11 @@ def group_cells(items: list[tuple[TrainConfig, str]], instances: int) -> list[li
     if instances <= 1:
         return [[it] for it in items]
     from .batched import batch_key
+    from .rundir import RunDir
 
     groups: dict[tuple, list] = {}
     for cfg, run_dir in items:
-        groups.setdefault((batch_key(cfg), runs.resume_step(Path(run_dir))), []).append((cfg, run_dir))
+        groups.setdefault((batch_key(cfg), RunDir(run_dir).resume_step()), []).append((cfg, run_dir))
     return [g[i:i + instances] for g in groups.values() for i in range(0, len(g), instances)]
 
 
@@ -217,7 +210,7 @@ def curves(cells: list[Cell], out: Path) -> list[tuple[str, list[list[dict]], in
     for c in cells:
         d = Path(out) / c.name
         if runs.is_finished(d):
-            label = ", ".join(f"{k}={_fmt(v)}" for k, v in c.values.items()) or "all"
+            label = ", ".join(f"{k}={fmt_value(v)}" for k, v in c.values.items()) or "all"
             groups.setdefault(label, ([], c.config.n_features))[0].append(runs.read_metrics(d / runs.METRICS))
     return [(label, ms, n) for label, (ms, n) in groups.items()]
 

@@ -97,12 +97,15 @@ class LossLog:
             self.steps.append(step)
 
     def flush(self, metrics: list[dict] | list[list[dict]]) -> None:
+        """Move the logged losses into the metrics; a non-finite one stops the run (RunError naming the
+        step) before anything is saved, so the run stays unfinished at its last good state."""
         for s, v in zip(self.steps, self.buf[:len(self.steps)].tolist()):
-            if isinstance(v, list):
-                for e, ve in enumerate(v):
-                    metrics[e].append({"step": s, "loss": ve})
-            else:
-                metrics.append({"step": s, "loss": v})
+            for e, ve in enumerate(v if isinstance(v, list) else [v]):
+                if not math.isfinite(ve):
+                    where = f" (instance {e})" if isinstance(v, list) else ""
+                    raise runs.RunError(f"the training loss became {ve} at step {s}{where}; the run stops unfinished "
+                                        f"at its last saved state (a lower --lr or --l1 may help)")
+                (metrics[e] if isinstance(v, list) else metrics).append({"step": s, "loss": ve})
         self.steps.clear()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from models import runs
 
 from .masks import sparsity_record
-from .grow import GROW_JSON
+from .grow import GROW_JSON, load_grow
 from .imp import LEVELS_JSON, load_levels, run_masks
 
 METHOD_ORDER = ("imp", "reinit", "random-mask", "rigl", "set", "static", "dense")
@@ -44,7 +44,7 @@ def collect(dirs: list[str | Path]) -> list[dict]:
                 method = "dense" if row["level"] == 0 else data["method"]
                 points.append(_point(method, d / row["run"], row["level"]))
         elif (d / GROW_JSON).exists():
-            method = runs.read_json(d / GROW_JSON).get("method")
+            method = load_grow(d)["method"]
             if not runs.is_finished(d):
                 raise runs.RunError(f"grow run {d} is unfinished; rerun its `prune grow` to finish it")
             points.append(_point(method, d))

@@ -204,4 +204,7 @@ def load_grow(out: str | Path) -> dict:
     path = Path(out) / GROW_JSON
     if not path.exists():
         raise runs.RunError(f"{out} is not a grow run (no {GROW_JSON})")
-    return runs.read_json(path)
+    rec = runs.read_json(path)
+    if not (isinstance(rec, dict) and rec.get("method") in METHODS and isinstance(rec.get("history"), list)):
+        raise runs.RunError(f"{path} is corrupt (want method, settings and history)")
+    return rec

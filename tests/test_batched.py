@@ -96,7 +96,9 @@ def test_resumed_batch_equals_uninterrupted_and_resumes_alone(tmp_path):
     train_batched(cfgs, whole, plots=False)
     cut = [tmp_path / f"cut{s}" for s in (0, 1)]
     assert train_batched(cfgs, cut, stop_after=40, plots=False) == []
-    assert all(runs.resume_step(d) == 40 for d in cut)
+    from models.rundir import RunDir
+
+    assert all(RunDir(d).resume_step() == 40 for d in cut)
     train_batched(cfgs, cut, resume=True, plots=False)
     for a, b in zip(whole, cut):  # bit for bit at a fixed thread count
         ma, mb = _model(a), _model(b)

@@ -130,14 +130,16 @@ def test_paper_sweep_is_the_sweep_its_command_line_runs():
     """The cells of a batch are exactly those `models sweep` expands from its printed command line."""
     import shlex
 
-    from models.clikit import TrainFlags, split_train_flags
+    from models.clikit import TrainFlags
+    from models.config import coerce
     from models.paper_sweeps import PAPER_SWEEPS, cells, command_line
     from models.sweep import expand
 
     for name in PAPER_SWEEPS:
         argv = shlex.split(command_line(name, "runs/x"))
         grid = [argv[i + 1] for i, a in enumerate(argv) if a == "--grid"]
-        _, flags = split_train_flags(argv[argv.index("--out") + 2:])
+        rest = argv[argv.index("--out") + 2:]
+        flags = {k[2:].replace("-", "_"): coerce(k[2:].replace("-", "_"), v) for k, v in zip(rest[::2], rest[1::2])}
         base = TrainFlags(flags, argv[argv.index("--preset") + 1]).config()
         assert expand(base, grid, [], [0]) == cells(name), name
 

@@ -168,3 +168,42 @@ def test_other_settings_in_an_existing_out_are_refused(imp_dir, dense):
 def test_a_pruned_run_is_not_a_dense_start(imp_dir, tmp_path):
     with pytest.raises(runs.RunError, match="already pruned"):
         plan_imp(ImpSettings(rounds=1), tmp_path / "x", run=level_dir(imp_dir, 1), plots=False)
+
+
+def test_rewind_step_continues_level_0s_schedule_and_data_order(tmp_path, monkeypatch):
+    """--rewind STEP: a level's updates are STEP .. steps-1 at lr_at(step) (computed here by hand: the
+    restarting cosine lr (1 + cos(pi t / 512)) / 2), on level 0's batches STEP.., and its metrics start at STEP."""
+    import math
+
+    import models.train as train_mod
+    from models import seeds
+    from models.tasks import Task
+
+    cfg = tiny(**{**CFG, "steps": 64})
+    dense = tmp_path / "dense"
+    train_run(cfg, dense, plots=False)
+    seen = []
+    real_step = train_mod.train_step
+
+    def spy(c, params, opt, task, gen, step, masks, grad_hook=None):
+        state = gen.get_state()
+        x, _ = task.sample(c.batch, gen)
+        gen.set_state(state)
+        lrs = []
+        real = opt.step
+        opt.step = lambda lr: (lrs.append(lr), real(lr))[1]
+        out = real_step(c, params, opt, task, gen, step, masks, grad_hook)
+        opt.step = real
+        seen.append((step, lrs[0], x.sum().item()))
+        return out
+    monkeypatch.setattr(train_mod, "train_step", spy)
+    run_imp(plan_imp(ImpSettings(rounds=1, rate=0.5, rewind=16), tmp_path / "imp", run=dense, plots=False))
+    assert [s for s, _, _ in seen] == list(range(16, 64))
+    for step, lr, _ in seen:
+        assert lr == pytest.approx(cfg.lr * (1 + math.cos(math.pi * step / 512)) / 2, rel=1e-12)
+    gen, task = seeds.generator(cfg.seed, seeds.DATA), Task(cfg)
+    level0_batches = [task.sample(cfg.batch, gen)[0].sum().item() for _ in range(64)]
+    assert [x for _, _, x in seen] == level0_batches[16:]
+    metrics = runs.read_metrics(tmp_path / "imp" / "level_01" / "metrics.jsonl")
+    assert min(m["step"] for m in metrics if "loss" in m) == 16
+    assert [m["step"] for m in metrics if "mono" in m] == [32, 64]
