@@ -43,29 +43,32 @@ def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: fl
     opt_barrier, opt_task = Adam(theta), Adam(theta)
     metrics: list[dict] = []
     t0 = time.perf_counter()
-    for step in range(steps + finetune):
-        b_loss, t = None, None
-        if step < steps and not control:
-            t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
+    from models.model import matmul_precision
+
+    with matmul_precision(cfg.precision):
+        for step in range(steps + finetune):
+            b_loss, t = None, None
+            if step < steps and not control:
+                t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
+                x, y = task.sample(cfg.batch, gen)
+                mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAM_NAMES}
+                b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
+                for p in theta.values():
+                    p.grad = None
+                b_loss.backward()
+                opt_barrier.step(lr)
+
             x, y = task.sample(cfg.batch, gen)
-            mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAM_NAMES}
-            b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
+            loss = task_loss(forward(theta, x, cfg.nonlinearity), y)
             for p in theta.values():
                 p.grad = None
-            b_loss.backward()
-            opt_barrier.step(lr)
-
-        x, y = task.sample(cfg.batch, gen)
-        loss = task_loss(forward(theta, x, cfg.nonlinearity), y)
-        for p in theta.values():
-            p.grad = None
-        loss.backward()
-        opt_task.step(lr if step < steps else lr * (1 + math.cos(math.pi * (step - steps) / finetune)) / 2)
-        if step % 16 == 0:
-            metrics.append({"step": step, "loss": float(loss.detach()), "t": t,
-                            "barrier_loss": None if b_loss is None else float(b_loss.detach())})
-        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps + finetune):
-            on_progress(step + 1, float(loss.detach()))
+            loss.backward()
+            opt_task.step(lr if step < steps else lr * (1 + math.cos(math.pi * (step - steps) / finetune)) / 2)
+            if step % 16 == 0:
+                metrics.append({"step": step, "loss": float(loss.detach()), "t": t,
+                                "barrier_loss": None if b_loss is None else float(b_loss.detach())})
+            if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps + finetune):
+                on_progress(step + 1, float(loss.detach()))
     return CbftResult({n: p.detach() for n, p in theta.items()}, metrics, target, time.perf_counter() - t0)
 
 

@@ -22,7 +22,17 @@ app = make_app((
 RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", help="where run names are looked up")
 FORCE = typer.Option(False, "--force", help="overwrite a finished result of the same command in --out")
 DEVICE = typer.Option("auto", "--device", help="where losses are computed: auto (cuda if torch sees it) | cpu | cuda")
+PRECISION = typer.Option(None, "--precision", help="fp32 | bf16 for the training steps (default: the run's own)")
 MAX_POINTS, MAX_EVAL, MAX_BENDS = 1025, 2**20, 16
+
+
+def _precision(run, precision: Optional[str]):
+    """The run's config with the training precision asked for (checked)."""
+    from models.config import PRECISIONS
+
+    require(precision is None or precision in PRECISIONS,
+            f"unknown --precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return run.config if precision is None else run.config.replace(precision=precision)
 
 
 def _device(name: str) -> str:
@@ -154,7 +164,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
           points: int = typer.Option(61, "--points", help="values of t to evaluate"),
           eval_size: Optional[int] = typer.Option(None, "--eval-size"),
           out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/curve-A-B"),
-          runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+          precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Train a curve from A to weight-matched B (Garipov et al.): connected by a curve but not a line?"""
     from models.runs import write_tensors
 
@@ -169,6 +179,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
     _seed(seed)
     ra, rb = _load([a, b], runs_dir)
     _check_points(points, eval_size, [ra])
+    ra.config = _precision(ra, precision)
     out = _out(out, runs_dir, "curve", ra.name, rb.name)
     with claim_out(out, "curve", force=force, inputs=[ra.path, rb.path]):
         prog, update = bar(f"curve {kind}", steps)
@@ -212,7 +223,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
         points: int = typer.Option(17, "--points", help="alphas for each barrier"),
         eval_size: int = typer.Option(16384, "--eval-size", help="eval samples for the barriers"),
         out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/hop-A-B"),
-        runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+        precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Continue A with loss + lambda ||theta - pi(theta_B)||^2 per lambda: the smallest pull that makes it hop."""
     from models.runs import load_run
 
@@ -231,6 +242,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     in_range(mono_margin, "--mono-margin", 0, 1)
     ra, rb = _load([a, b], runs_dir)
     _check_points(points, eval_size, [ra])
+    _precision(ra, precision)
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
     out = _out(out, runs_dir, "hop", ra.name, rb.name)
     with claim_out(out, "hop", force=force, resumable=True, inputs=[ra.path, rb.path, *(p.path for p in peer_runs)]):
@@ -241,7 +253,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
         try:
             results = hop_directions(ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin,
                                      on_direction=on_direction, release=release, lr=lr, eval_size=eval_size,
-                                     points=points, tol=tol, on_progress=lambda s, loss, *_: bars[-1][1](s, loss),
+                                     points=points, tol=tol, precision=precision, on_progress=lambda s, loss, *_: bars[-1][1](s, loss),
                                      on_lambda=lambda row: bars[-1][1](0))
         finally:
             for prog, _ in bars:
@@ -284,7 +296,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
          points: int = typer.Option(33, "--points", help="alphas for the barrier to A"),
          out: Optional[Path] = typer.Option(None, "--out", help="run dir of the result (+ cbft.json); "
                                                                 "default RUNS_DIR/basins/cbft-A"),
-         runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+         precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Connectivity-based fine-tuning: move A to low loss but linearly disconnected from A; is it mono now?"""
     from models.runs import load_run
 
@@ -300,16 +312,17 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     _seed(seed)
     (ra,) = _load([a], runs_dir)
     _check_points(points, None, [ra])
+    cfg = _precision(ra, precision)
     require(ra.summary.get("mono_per_N") is not None,
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
     out = _out(out, runs_dir, "cbft", ra.name)
     with claim_out(out, "cbft", force=force, inputs=[ra.path]):
         prog, update = bar(f"cbft {ra.name}", steps + finetune)
         try:
-            r = run_cbft(ra.params, ra.config, steps, margin, lr, seed, finetune, control, on_progress=update)
+            r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control, on_progress=update)
         finally:
             prog.stop()
-        write_run(out, result_config(ra.config, steps, finetune, lr), r.params, ra.params,
+        write_run(out, result_config(cfg, steps, finetune, lr), r.params, ra.params,
                   [{"step": m["step"], "loss": m["loss"]} for m in r.metrics],
                   wall_s=r.wall_s, steps_per_s=steps / r.wall_s if r.wall_s else None)
         res = cbft_record(ra, load_run(out), r, steps=steps, finetune=finetune, control=control, margin=margin,

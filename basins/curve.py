@@ -55,19 +55,22 @@ def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 
     opt = Adam(flat)
     history = []
     batch = batch or cfg.batch
-    for step in range(steps):
-        t = float(tgen.uniform())
-        params = curve_point([pa, *bend_params, pb], t, kind)
-        x, y = task.sample(batch, gen)
-        loss = task_loss(forward(params, x, cfg.nonlinearity), y)
-        for p in flat.values():
-            p.grad = None
-        loss.backward()
-        opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
-        if step % 16 == 0:
-            history.append({"step": step, "t": t, "loss": float(loss.detach())})
-        if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
-            on_progress(step + 1, float(loss.detach()))
+    from models.model import matmul_precision
+
+    with matmul_precision(cfg.precision):
+        for step in range(steps):
+            t = float(tgen.uniform())
+            params = curve_point([pa, *bend_params, pb], t, kind)
+            x, y = task.sample(batch, gen)
+            loss = task_loss(forward(params, x, cfg.nonlinearity), y)
+            for p in flat.values():
+                p.grad = None
+            loss.backward()
+            opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
+            if step % 16 == 0:
+                history.append({"step": step, "t": t, "loss": float(loss.detach())})
+            if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
+                on_progress(step + 1, float(loss.detach()))
     return CurveResult([{n: t.detach() for n, t in b.items()} for b in bend_params], history)
 
 

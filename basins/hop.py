@@ -44,12 +44,14 @@ def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> dict:
 
 def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release: int = 0,
         lr: float | None = None, points: int = 17, eval_size: int | None = 16384, tol: float = 0.05,
-        mono_range: tuple[float, float] | None = None, on_lambda=None, on_progress=None, plots: bool = True) -> dict:
+        mono_range: tuple[float, float] | None = None, on_lambda=None, on_progress=None, plots: bool = True,
+        precision: str | None = None) -> dict:
     """Train A toward aligned B for every lambda (finished lambdas are reused) and report each."""
     from models.train import train_run
 
     target = permute(b.params, align_runs(a, b, "weight").perm)
-    cfg = a.config.replace(steps=steps + release, bias_decay=0.0, lr=lr or a.config.lr)
+    cfg = a.config.replace(steps=steps + release, bias_decay=0.0, lr=lr or a.config.lr,
+                           precision=precision or a.config.precision)
     mono_b = b.summary["mono_per_N"]
     lo, hi = mono_range if mono_range is not None else mono_seed_range([b])
     start = distance(a.params, target)

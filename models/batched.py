@@ -15,7 +15,7 @@ import torch
 
 from . import runs, seeds
 from .config import ConfigError, TrainConfig
-from .model import NONLINEARITY, PARAM_NAMES
+from .model import NONLINEARITY, PARAM_NAMES, matmul_precision
 from .optim import make_optimizer
 from .rundir import ResumeState, RunDir
 from .train import (PROGRESS_EVERY, SAVE_EVERY, LossLog, checkpoint_entry, finish_run, is_checkpoint, lr_at,
@@ -23,7 +23,7 @@ from .train import (PROGRESS_EVERY, SAVE_EVERY, LossLog, checkpoint_entry, finis
 
 # what every instance of a batch must share: the shapes, the loop, the optimizer and the device
 SHARED_FIELDS = ("task", "n_features", "d_embed", "k", "nonlinearity", "optimizer", "schedule",
-                 "schedule_period", "batch", "steps", "device")
+                 "schedule_period", "batch", "steps", "device", "precision")
 
 
 def batch_key(cfg: TrainConfig) -> tuple:
@@ -32,34 +32,37 @@ def batch_key(cfg: TrainConfig) -> tuple:
 
 
 def batched_loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-                           l1: torch.Tensor | None, nonlinearity: str = "relu"
+                           l1: torch.Tensor | None, nonlinearity: str = "relu", precision: str = "fp32"
                            ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Per-instance task losses (E,) and the gradients of sum_e (loss_e + l1_e sum|h_e| / B).
 
     x: E x B x d, y: E x B x out, l1: None or (E,). Instance e's gradient is that of its own loss alone,
     since the other terms do not depend on its weights. ReLU by hand (models.model.relu_loss_and_grads
-    with a leading dim), the others by autograd."""
+    with a leading dim, bf16 in its second layer as there), the others by autograd (under bf16 autocast)."""
     W1, b1, W2 = params["W1"], params["b1"], params["W2"]
     B = x.shape[1]
     if nonlinearity == "relu":
+        cd = torch.bfloat16 if precision == "bf16" else W2.dtype
         with torch.no_grad():
             h = torch.baddbmm(b1.unsqueeze(1), x, W1.transpose(1, 2)).relu_()
-            diff = torch.bmm(h, W2.transpose(1, 2)).sub_(y)
+            hc, W2c = h.to(cd), W2.to(cd)
+            diff = torch.bmm(hc, W2c.transpose(1, 2)).float().sub_(y)
             loss = diff.square().sum((1, 2)) / B
-            g_out = diff.mul_(2.0 / B)
-            g_W2 = torch.bmm(g_out.transpose(1, 2), h)
-            g_h = torch.bmm(g_out, W2)
+            g_out = diff.mul_(2.0 / B).to(cd)
+            g_W2 = torch.bmm(g_out.transpose(1, 2), hc).float()
+            g_h = torch.bmm(g_out, W2c).float()
             if l1 is not None:
                 g_h.add_(l1.view(-1, 1, 1) / B)  # d|h|/dh = 1 where h > 0; the mask below zeroes the rest
             g_pre = torch.ops.aten.threshold_backward(g_h, h, 0)
             return loss, {"W1": torch.bmm(g_pre.transpose(1, 2), x), "b1": g_pre.sum(1), "W2": g_W2}
     for p in params.values():
         p.grad = None
-    h = NONLINEARITY[nonlinearity](torch.baddbmm(b1.unsqueeze(1), x, W1.transpose(1, 2)))
-    loss = (torch.bmm(h, W2.transpose(1, 2)) - y).square().sum((1, 2)) / B
+    with matmul_precision(precision, x.device):
+        h = NONLINEARITY[nonlinearity](torch.baddbmm(b1.unsqueeze(1), x, W1.transpose(1, 2)))
+        loss = (torch.bmm(h, W2.transpose(1, 2)).float() - y).square().sum((1, 2)) / B
     total = loss.sum()
     if l1 is not None:
-        total = total + (l1 * h.abs().sum((1, 2))).sum() / B
+        total = total + (l1 * h.float().abs().sum((1, 2))).sum() / B
     total.backward()
     return loss.detach(), {n: p.grad for n, p in params.items()}
 
@@ -155,7 +158,8 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
 
     for step in range(start, cfg0.steps):
         xs, ys = zip(*(t.sample(cfg0.batch, g) for t, g in zip(tasks, gens)))
-        loss, grads = batched_loss_and_grads(params, torch.stack(xs), torch.stack(ys), l1, cfg0.nonlinearity)
+        loss, grads = batched_loss_and_grads(params, torch.stack(xs), torch.stack(ys), l1, cfg0.nonlinearity,
+                                             cfg0.precision)
         for n, p in params.items():
             p.grad = grads[n]
         opt.step(base_lr * lr_at(shape, step))

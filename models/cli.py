@@ -91,19 +91,19 @@ def list_(runs_dir: Path = typer.Option(Path("runs"), "--runs-dir")):
     from . import runs
 
     t = Table(title=f"runs in {runs_dir}")
-    for col in ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "loss", "mono/N", "dead",
-                "state"):
+    for col in ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "prec", "loss", "mono/N",
+                "dead", "state"):
         t.add_column(col)
     for p in runs.list_runs(runs_dir):
         try:
             c = runs.read_config(p)
             s = runs.read_summary(p) if runs.is_finished(p) else {}
         except runs.RunError:
-            t.add_row(str(p.relative_to(runs_dir)), *[""] * 11, "corrupt")
+            t.add_row(str(p.relative_to(runs_dir)), *[""] * 12, "corrupt")
             continue
         mono = s.get("mono_per_N")
         t.add_row(str(p.relative_to(runs_dir)), c.task, f"{c.n_features}/{c.d_embed}/{c.k}", f"{c.lr:g}",
-                  str(c.bias_init), f"{c.bias_decay:g}", str(c.batch), str(c.steps), str(c.seed),
+                  str(c.bias_init), f"{c.bias_decay:g}", str(c.batch), str(c.steps), str(c.seed), c.precision,
                   f"{s['final_loss']:.4f}" if s else "", "" if mono is None else f"{mono:.3f}",
                   "" if s.get("dead_count") is None else str(s["dead_count"]),
                   "finished" if s else "unfinished")
@@ -181,8 +181,12 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
     """Per-cell mean and [min, max] over seeds of a sweep: eval loss, mono/N, dead, mean bias, convergence."""
     from .sweep import aggregate, load_sweep
 
+    from . import runs
+
     sw = load_sweep(out)
     axes = sw["axes"]
+    finished = [r for r in sw["cells"] if r.get("state") == "finished"]
+    precisions = sorted({runs.read_config(out / r["name"]).precision for r in finished})
     rows = aggregate(sw["cells"], axes)
     cols = [*axes, "seeds", "eval loss", "mono/N", "dead", "mean bias", "loss change, last 1/8",
             "mono change, last doubling"]
@@ -194,6 +198,7 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
              cell(r, "dead_count", ".0f"), cell(r, "mean_bias", ".3f"), cell(r, "loss_rel_change_last_eighth", "+.3f"),
              cell(r, "mono_change_last_doubling", "+.0f")] for r in rows]
     if markdown:
+        typer.echo(f"precision: {', '.join(precisions) or '-'}")
         typer.echo("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
         for b in body:
             typer.echo("| " + " | ".join(b) + " |")
@@ -201,7 +206,7 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=escape(f"{out}: mean [min, max] over seeds"))
+    t = Table(title=escape(f"{out}: mean [min, max] over seeds; precision {', '.join(precisions) or '-'}"))
     for c in cols:
         t.add_column(c)
     for b in body:

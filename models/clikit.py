@@ -181,7 +181,14 @@ class TrainFlags:
         values.update(extra)
         if isinstance(values.get("bias_init"), str):
             values["bias_init"] = parse_bias_init(values["bias_init"])
-        return TrainConfig(**values, preset=self.preset)
+        cfg = TrainConfig(**values, preset=self.preset)
+        if cfg.precision == "bf16":
+            from .model import has_bf16_units
+
+            if not has_bf16_units():
+                typer.echo("note: this CPU has no bf16 matrix units (AVX512-BF16 or AMX): --precision bf16 will be "
+                           "slower than fp32 here", err=True)
+        return cfg
 
 
 _TYPES = {"int": int, "float": float, "str": str, "float | str": str}

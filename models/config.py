@@ -15,13 +15,14 @@ NONLINEARITIES = ("relu", "gelu", "solu")
 OPTIMIZERS = ("lamb", "adam")
 SCHEDULES = ("restart-cosine", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16")
 
 
 class ConfigError(ValueError):
     """A bad hyperparameter; its message is one line meant for the user."""
 
 
-OPTIONAL_FIELDS = {"preset"}  # may be absent from a stored config.json
+OPTIONAL_FIELDS = {"preset", "precision"}  # may be absent from a stored config.json (then: the default)
 
 
 def require(ok: bool, msg: str) -> None:
@@ -70,12 +71,15 @@ class TrainConfig:
     steps: int = _opt(8192, "training steps")
     seed: int = _opt(0, "seed of the init and the data order")
     device: str = _opt("auto", "auto | cpu | cuda")
+    precision: str = _opt("fp32", "fp32 | bf16: the training step's matmuls on bf16 units (fp32 weights, "
+                          "accumulation and evaluation)")
     preset: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         need = require
         for name, choices in (("task", TASKS), ("freq", FREQS), ("nonlinearity", NONLINEARITIES),
-                              ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES)):
+                              ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES),
+                              ("precision", PRECISIONS)):
             v = getattr(self, name)
             need(v in choices, f"unknown --{name.replace('_', '-')} {v!r}; choose one of {', '.join(choices)}")
         for name in ("n_features", "d_embed", "k", "batch", "steps", "schedule_period"):

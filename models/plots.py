@@ -20,7 +20,7 @@ def describe(cfg: TrainConfig, swept: tuple[str, ...] | list[str] = ()) -> str:
         return f"{label}=*" if name in swept else f"{label}={x if isinstance(x, str) else format(x, fmt)}"
     return (f"{cfg.task} {v('n_features', 'N')} {v('d_embed', 'd')} {v('k', 'k')} {v('eps', 'eps', '.3g')} | "
             f"{cfg.optimizer} {v('lr', 'lr')} {v('bias_init', 'bias')} {v('bias_decay', 'decay')} "
-            f"{v('batch', 'B')} {v('steps', 'steps')}")
+            f"{v('batch', 'B')} {v('steps', 'steps')} {v('precision', 'prec')}")
 
 
 def run_plots(run_dir: Path, params: dict, cfg: TrainConfig, task, metrics: list[dict], mono) -> None:

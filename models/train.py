@@ -18,7 +18,7 @@ from . import runs, seeds
 from .config import TrainConfig, require
 from .evaluate import run_summary
 from .metric import measure
-from .model import PARAM_NAMES, hidden, init_params, relu_loss_and_grads
+from .model import PARAM_NAMES, hidden, init_params, matmul_precision, relu_loss_and_grads
 from .optim import make_optimizer
 from .rundir import ResumeState, RunDir
 from .tasks import Task, make_task_tensors, task_loss
@@ -117,19 +117,20 @@ def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Tas
     e.g. basins' pull toward another model). Returns the task loss (without L1 or the hook's term) of
     the batch, before the update."""
     x, y = task.sample(cfg.batch, gen)
-    if cfg.nonlinearity == "relu":
-        # row chunks keep a CPU's caches warm; on a GPU one block is 2.4x faster (benchmarks/README.md)
-        chunk = x.shape[0] if x.device.type != "cpu" else 1024
-        loss, grads = relu_loss_and_grads(params, x, y, cfg.l1, chunk=chunk)
-        for n, p in params.items():
-            p.grad = grads[n]
-    else:
-        h = hidden(params, x, cfg.nonlinearity)
-        loss = task_loss(h @ params["W2"].t(), y)
-        total = loss + cfg.l1 * h.abs().sum() / cfg.batch if cfg.l1 else loss
-        for p in params.values():
-            p.grad = None
-        total.backward()
+    with matmul_precision(cfg.precision, x.device):
+        if cfg.nonlinearity == "relu":
+            # row chunks keep a CPU's caches warm; on a GPU one block is 2.4x faster (benchmarks/README.md)
+            chunk = x.shape[0] if x.device.type != "cpu" else 1024
+            loss, grads = relu_loss_and_grads(params, x, y, cfg.l1, chunk=chunk, precision=cfg.precision)
+            for n, p in params.items():
+                p.grad = grads[n]
+        else:
+            h = hidden(params, x, cfg.nonlinearity)
+            loss = task_loss(h @ params["W2"].t(), y)
+            total = loss + cfg.l1 * h.abs().sum() / cfg.batch if cfg.l1 else loss
+            for p in params.values():
+                p.grad = None
+            total.backward()
     if grad_hook is not None:
         grad_hook(step, params)
     for n, m in masks.items():

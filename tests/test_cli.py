@@ -77,6 +77,8 @@ def test_sweep_runs_cells_skips_finished_and_plots(tmp_path):
     r = cli("models", "table", out, "--markdown")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
+    assert lines[0] == "precision: fp32"
+    lines = lines[1:]
     assert lines[0].startswith("| lr | bias_init | bias_decay | seeds |") and len(lines) == 2 + 4
     assert all("| 2 |" in line for line in lines[2:])  # two seeds per cell
     from models import load_run
