@@ -5,8 +5,9 @@ so the command line starts without importing torch.
 """
 __version__ = "0.1.0"
 
-_LAZY = {"load_run": "runs", "Run": "runs", "RunError": "runs", "TrainConfig": "config",
-         "train_run": "train", "train_batched": "batched", "eval_loss": "evaluate", "measure": "metric", "Task": "tasks"}
+_LAZY = {"load_run": "runs", "Run": "runs", "RunError": "runs", "runs_table": "runs", "TrainConfig": "config",
+         "train_run": "train", "train_batched": "batched", "eval_loss": "evaluate", "measure": "metric", "Task": "tasks",
+         "as_module": "model", "params_from_module": "model"}
 
 
 def __getattr__(name):

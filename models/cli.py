@@ -84,11 +84,28 @@ def show(run: str = typer.Argument(..., help="run name (under --runs-dir) or pat
 
 @app.command("list")
 @guarded
-def list_(runs_dir: Path = typer.Option(Path("runs"), "--runs-dir")):
+def list_(runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
+          as_json: bool = typer.Option(False, "--json", help="every run's config, summary numbers and state as JSON"),
+          as_csv: bool = typer.Option(False, "--csv", help="the same as CSV (the rows of models.runs_table)")):
     """One row per run under RUNS_DIR: essentials, loss, mono/N, dead, state."""
     from rich.table import Table
 
     from . import runs
+
+    if as_json or as_csv:
+        import csv
+        import json
+        import sys
+
+        rows = runs.run_rows(runs_dir)
+        if as_json:
+            typer.echo(json.dumps(rows, indent=1))
+            return
+        cols = list(dict.fromkeys(k for r in rows for k in r))
+        w = csv.DictWriter(sys.stdout, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        return
 
     t = Table(title=f"runs in {runs_dir}")
     for col in ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "prec", "loss", "mono/N",

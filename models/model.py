@@ -142,3 +142,50 @@ def relu_loss_and_grads_bf16(params: dict[str, torch.Tensor], x: torch.Tensor, y
             g_W1.addmm_(g_pre.t(), xc)
             g_b1 += g_pre.sum(0)
         return loss / B, {"W1": g_W1, "b1": g_b1, "W2": g_W2}
+
+
+class ToyModel(torch.nn.Module):
+    """The model as an nn.Module (Linear -> nonlinearity -> Linear without bias) for hook-based tools:
+    `hidden` is the module whose output is the hidden activations. A pruned run's masks are buffers,
+    and its masked weights are zero already."""
+
+    def __init__(self, params: dict[str, torch.Tensor], nonlinearity: str = "relu",
+                 masks: dict[str, torch.Tensor] | None = None):
+        super().__init__()
+        k, d = params["W1"].shape
+        self.embed_to_hidden = torch.nn.Linear(d, k)
+        self.hidden = _Nonlinearity(nonlinearity)
+        self.hidden_to_out = torch.nn.Linear(k, params["W2"].shape[0], bias=False)
+        with torch.no_grad():
+            self.embed_to_hidden.weight.copy_(params["W1"])
+            self.embed_to_hidden.bias.copy_(params["b1"])
+            self.hidden_to_out.weight.copy_(params["W2"])
+        for n, m in (masks or {}).items():
+            self.register_buffer(f"mask_{n}", m.bool().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.hidden_to_out(self.hidden(self.embed_to_hidden(x)))
+
+
+class _Nonlinearity(torch.nn.Module):
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return NONLINEARITY[self.name](z)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+def as_module(run) -> ToyModel:
+    """A loaded run (models.load_run) as a ToyModel whose forward equals models.model.forward on its weights."""
+    masks = {n[len("mask."):]: t for n, t in run.extra.items() if n.startswith("mask.")}
+    return ToyModel(run.params, run.config.nonlinearity, masks)
+
+
+def params_from_module(m: ToyModel) -> dict[str, torch.Tensor]:
+    """The {W1, b1, W2} dict of a ToyModel (detached copies), for every tool that takes parameters."""
+    return {"W1": m.embed_to_hidden.weight.detach().clone(), "b1": m.embed_to_hidden.bias.detach().clone(),
+            "W2": m.hidden_to_out.weight.detach().clone()}

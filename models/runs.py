@@ -243,3 +243,37 @@ def list_runs(runs_dir: str | Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p.parent for p in root.rglob(CONFIG))
+
+
+SUMMARY_COLUMNS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias",
+                   "train_loss_last", "wall_s", "steps_per_s")
+
+
+def run_rows(root: str | Path) -> list[dict]:
+    """One flat record per run dir under root (sweep cells, IMP levels, grow sets, hop and CBFT results
+    included): where it is, what made it, its config fields, its summary's numbers and its state."""
+    from .rundir import made_by
+
+    root = Path(root)
+    rows = []
+    for p in list_runs(root):
+        row = {"run": str(p.relative_to(root)) if p != root else p.name, "kind": None, "state": "unfinished"}
+        try:
+            row["kind"] = made_by(p) or "run"
+            row.update(read_config(p).to_dict())
+            if is_finished(p):
+                s = read_summary(p)
+                row.update({k: s.get(k) for k in SUMMARY_COLUMNS}, state="finished")
+        except RunError:
+            row["state"] = "corrupt"
+        rows.append(row)
+    return rows
+
+
+def runs_table(root: str | Path = "runs"):
+    """run_rows as a pandas DataFrame, one row per run dir (pip install -e '.[frames]')."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ConfigError("runs_table needs pandas: pip install -e '.[frames]'") from None
+    return pd.DataFrame(run_rows(root))
