@@ -19,20 +19,7 @@ import torch
 
 from . import runs
 from .config import ConfigError, TrainConfig
-
-CLAIM = ".result.json"  # {"kind": ...}: what made the directory
-
-
-def made_by(path: Path) -> str | None:
-    """The kind of command recorded in a directory's claim, or None when it has none."""
-    claim = Path(path) / CLAIM
-    if not claim.is_file():
-        return None
-    rec = runs.read_json(claim)
-    if isinstance(rec, dict) and isinstance(rec.get("kind"), str):
-        return rec["kind"]
-    raise runs.RunError(f"{claim} is corrupt")
-
+from .runs import CLAIM, made_by
 
 def _nested(a: Path, b: Path) -> bool:
     a, b = a.resolve(), b.resolve()

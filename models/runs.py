@@ -142,6 +142,20 @@ def convergence(metrics: list[dict]) -> dict:
     return out
 
 
+CLAIM = ".result.json"  # {"kind": ...}: which command made a directory (models.rundir writes it)
+
+
+def made_by(path: Path) -> str | None:
+    """The kind of command recorded in a directory's claim, or None when it has none."""
+    claim = Path(path) / CLAIM
+    if not claim.is_file():
+        return None
+    rec = read_json(claim)
+    if isinstance(rec, dict) and isinstance(rec.get("kind"), str):
+        return rec["kind"]
+    raise RunError(f"{claim} is corrupt")
+
+
 def resolve(run: str | Path, runs_dir: str | Path = "runs") -> Path:
     """A run named by path, or by name under runs_dir."""
     p = Path(run)
@@ -252,8 +266,6 @@ SUMMARY_COLUMNS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead
 def run_rows(root: str | Path) -> list[dict]:
     """One flat record per run dir under root (sweep cells, IMP levels, grow sets, hop and CBFT results
     included): where it is, what made it, its config fields, its summary's numbers and its state."""
-    from .rundir import made_by
-
     root = Path(root)
     rows = []
     for p in list_runs(root):
