@@ -55,6 +55,8 @@ def _load(names: list[str], runs_dir: Path):
     from .align import check_compatible
 
     loaded = [load_run(n, runs_dir) for n in names]
+    paths = [r.path.resolve() for r in loaded]
+    require(len(set(paths)) == len(paths), "each run may be given once")
     for r in loaded[1:]:
         check_compatible(loaded[0], r)
     return loaded

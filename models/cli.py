@@ -31,6 +31,8 @@ def train(
 ):
     """Train one model into RUNS_DIR/NAME (config, task, init, checkpoints, metrics, summary, PNGs)."""
     cfg = train.config()
+    if not str(runs_dir) or str(runs_dir) == ".":
+        raise ConfigError("--runs-dir must name a directory")
     if "/" in name or "\n" in name or name in ("", ".", "..") or len(name) > 200:
         raise ConfigError(f"--name must be a plain directory name of at most 200 characters, got {name!r}")
     set_threads(threads)
@@ -92,6 +94,8 @@ def list_(runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
 
     from . import runs
 
+    if not runs_dir.is_dir():
+        raise runs.RunError(f"no run store {runs_dir}")
     if as_json or as_csv:
         import csv
         import json
@@ -280,6 +284,9 @@ def paper_sweep(
     out = out or Path("runs/paper") / s["name"]
     seed_list = parse_ints(seeds, "--seeds") if seeds.strip() else s["seeds"]
     cells = paper_sweeps.cells(s["name"], seed_list, train.given)
+    from .executor import check_backend
+
+    check_backend(backend, workers, address, gpus_per_run, max_retries)
     if print_only:
         typer.echo(f"{s['name']}: {len(cells)} runs; {s['source']}")
         extra = "".join(f" --{k.replace('_', '-')} {v}" for k, v in train.given.items())

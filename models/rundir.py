@@ -57,6 +57,8 @@ class ResultDir:
         if force and resume:
             raise ConfigError("--force and --resume contradict each other: give one")
         p = self.path
+        if "\n" in str(p) or "\r" in str(p):
+            raise runs.RunError(f"--out {str(p)!r} holds a line break; choose a plain path")
         for i in inputs:
             if _nested(p, Path(i)):
                 raise runs.RunError(f"--out {p} holds or lies inside an input ({i}); choose another --out")
@@ -232,12 +234,19 @@ class RunDir:
         except runs.RunError:
             return -1
 
-    def load_state(self) -> ResumeState:
-        t = runs.read_tensors(self.path / runs.RESUME)
+    def load_state(self, like: dict[str, torch.Tensor] | None = None, steps: int | None = None) -> ResumeState:
+        """The saved state; with `like` (the run's weights) and `steps`, checked to fit the run."""
+        p = self.path / runs.RESUME
+        t = runs.read_tensors(p)
         try:
-            return ResumeState.from_tensors(t)
+            st = ResumeState.from_tensors(t)
         except (KeyError, RuntimeError, ValueError):
-            raise runs.RunError(f"{self.path / runs.RESUME} is corrupt (missing or malformed entries)") from None
+            raise runs.RunError(f"{p} is corrupt (missing or malformed entries)") from None
+        bad = [n for n, w in (like or {}).items() if n not in st.params or st.params[n].shape != w.shape
+               or st.params[n].dtype != w.dtype]
+        if bad or (steps is not None and not 0 < st.step <= steps):
+            raise runs.RunError(f"{p} does not fit this run ({'weights ' + ', '.join(bad) if bad else f'step {st.step}'})")
+        return st
 
     def finish(self, tensors: dict[str, torch.Tensor], metrics: list[dict], summary: dict, plots=None) -> dict:
         """model.safetensors, metrics, plots (a callable of the run dir, or None), then summary.json last:

@@ -118,9 +118,12 @@ def read_metrics(path: Path) -> list[dict]:
     for line in path.read_text().splitlines():
         if line.strip():
             try:
-                out.append(json.loads(line))
+                m = json.loads(line)
             except json.JSONDecodeError:
                 raise RunError(f"{path} is corrupt") from None
+            if not (isinstance(m, dict) and isinstance(m.get("step"), int) and not isinstance(m["step"], bool)):
+                raise RunError(f"{path} is corrupt (every line needs an integer step)")
+            out.append(m)
     return out
 
 

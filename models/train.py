@@ -180,13 +180,16 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
     metrics: list[dict] = []
     start, wall_before = start_step, 0.0
     if resuming:
-        st = rd.load_state()
+        st = rd.load_state(like=init, steps=cfg.steps)
         with torch.no_grad():
             for n, p in params.items():
                 p.copy_(st.params[n])
-        opt.load_state_tensors(st.opt)
-        for n in masks:
-            masks[n].copy_(st.masks[n])
+        try:
+            opt.load_state_tensors(st.opt)
+            for n in masks:
+                masks[n].copy_(st.masks[n])
+        except (KeyError, RuntimeError):
+            raise runs.RunError(f"{rd.path / runs.RESUME} does not fit this run (optimizer or mask state)") from None
         if hasattr(after_step, "load_state_tensors"):
             after_step.load_state_tensors(st.hook)
         gen.set_state(st.gen)

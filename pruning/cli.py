@@ -297,6 +297,11 @@ def compare(
 
     if out.suffix.lower() != ".png" or out.is_dir():
         raise RunError(f"--out must name a .png file, got {out}")
+    record_path = out.with_suffix(".json")
+    if record_path.exists() and not _is_compare_record(record_path):
+        raise RunError(f"{record_path} exists and is not a comparison this command wrote; choose another --out")
+    if any(d.resolve() in out.resolve().parents for d in dirs):
+        raise RunError(f"--out {out} lies inside an input; choose a path outside the compared directories")
     rows, record, cfg = compare_dirs(dirs, x)
     write_json(out.with_suffix(".json"), record)
     compare_plot(rows, cfg, out, x=x, title=title)
@@ -312,6 +317,16 @@ def compare(
                                                            ("dead_per_k", ".3f"))))
     console().print(t)
     typer.echo(f"wrote {out} and {out.with_suffix('.json')}")
+
+
+def _is_compare_record(path: Path) -> bool:
+    from models.runs import RunError, read_json
+
+    try:
+        rec = read_json(path)
+    except RunError:
+        return False
+    return isinstance(rec, dict) and {"inputs", "x", "rows", "points"} <= set(rec)
 
 
 def main() -> None:  # console-script entry

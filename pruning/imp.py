@@ -116,6 +116,8 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
         if unfinished:
             raise runs.RunError(f"the ticket's level {unfinished[0]} ({level_dir(ticket, unfinished[0])}) is not "
                                 f"finished: run its IMP first")
+        for r in range(1, settings.rounds + 1):
+            runs.load_run(level_dir(ticket, r))  # every level the control follows is read before anything trains
     elif ticket is not None:
         raise ConfigError("--ticket is only for --control reinit or random-mask")
     elif run is not None:
@@ -126,6 +128,13 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
         if settings.rewind != "init" and settings.rewind not in dense.checkpoint_steps():
             raise runs.RunError(f"--rewind {settings.rewind}: {dense.path} has no checkpoint at that step "
                                 f"(it has {', '.join(map(str, dense.checkpoint_steps()))})")
+        if settings.rewind != "init":
+            from models.model import check_shapes
+
+            try:
+                check_shapes(dense.checkpoint(settings.rewind), config.d_embed, config.k, config.out_dim)
+            except ValueError as e:
+                raise runs.RunError(f"{dense.path} checkpoint {settings.rewind}: {e}") from None
     elif config is None:
         raise ConfigError("give a dense RUN to prune, or train flags (e.g. --preset cpu-small) to train level 0")
     if settings.rewind != "init" and settings.rewind > config.steps:
