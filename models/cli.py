@@ -239,7 +239,8 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
 @guarded
 def figure(kind: str = typer.Argument(..., help="the compared variable: lr | bias | k | eps"),
            sweep_dir: Path = typer.Argument(..., help="a sweep directory (holds sweep.json) that varies it"),
-           out: Path = typer.Option(..., "--out", help="FILE.png; the heatmaps go to FILE_sfa.png beside it"),
+           out: Path = typer.Option(..., "--out", help="FILE.png (or .pdf, .svg); the heatmaps go to FILE_sfa.png "
+                                                       "beside it"),
            at: list[str] = typer.Option([], "--at", help="hold another axis at this value, e.g. --at bias_init=-1 "
                                                           "(default: the first cell's values)")):
     """The paper's figures from a sweep: mono/N, loss and mean bias against log2 step coloured by the

@@ -107,8 +107,8 @@ def _title(sel: dict, cfg, extra: str) -> str:
 def figure(sweep_dir: Path, kind: str, out: Path, at: dict | None = None) -> list[Path]:
     """Write FILE.png (the six panels) and FILE_sfa.png; returns both paths. Validates before writing."""
     out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out must be a .png file, got {out}")
+    if out.suffix.lower().lstrip(".") not in runs.FIGURE_FORMATS:
+        raise ConfigError(f"--out must be a .png, .pdf or .svg file, got {out}")
     sel = select(sweep_dir, kind, at)
     data = _load(sel)
     main_fig = _main_figure(sel, data)

@@ -75,8 +75,14 @@ def write_metrics(path: Path, metrics: list[dict]) -> None:
     write_text(path, "".join(json.dumps(m) + "\n" for m in sorted(metrics, key=lambda m: m["step"])))
 
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
 def save_figure(fig, path: Path) -> None:
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png"))
+    """A figure in the format its suffix names (png, pdf or svg; png when the suffix is none of these)."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format=fmt if fmt in FIGURE_FORMATS
+                                          else "png"))
 
 
 # ---------------------------------------------------------------- reading

@@ -281,7 +281,7 @@ def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (h
 @guarded
 def compare(
     dirs: list[Path] = typer.Argument(..., help="IMP / control directories, grow runs, dense runs"),
-    out: Path = typer.Option(..., "--out", help="FILE.png (the numbers go to FILE.json)"),
+    out: Path = typer.Option(..., "--out", help="FILE.png, .pdf or .svg (the numbers go to FILE.json)"),
     x: str = typer.Option("fraction", "--x", help="fraction (of W1, W2 weights remaining) | count (non-zero)"),
     title: Optional[str] = typer.Option(None, "--title", help="what is compared (the recipe is added)"),
 ):
@@ -295,8 +295,10 @@ def compare(
     from .compare import compare as compare_dirs
     from .plots import compare_plot
 
-    if out.suffix.lower() != ".png" or out.is_dir():
-        raise RunError(f"--out must name a .png file, got {out}")
+    from models.runs import FIGURE_FORMATS
+
+    if out.suffix.lower().lstrip(".") not in FIGURE_FORMATS or out.is_dir():
+        raise RunError(f"--out must name a .png, .pdf or .svg file, got {out}")
     record_path = out.with_suffix(".json")
     if record_path.exists() and not _is_compare_record(record_path):
         raise RunError(f"{record_path} exists and is not a comparison this command wrote; choose another --out")

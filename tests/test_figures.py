@@ -70,8 +70,8 @@ def test_figure_refusals(tiny_sweep, tmp_path, kind, where, at, needle):
               "run": tiny_sweep / "lr=0.01__bias_init=0__bias_decay=0__seed=0"}[where]
     with pytest.raises((ConfigError, RunError), match=needle):
         figure(target, kind, tmp_path / "out" / "f.png", at=at)
-    with pytest.raises(ConfigError, match="must be a .png"):
-        figure(tiny_sweep, "lr", tmp_path / "out" / "f.pdf")
+    with pytest.raises(ConfigError, match="must be a .png, .pdf or .svg"):
+        figure(tiny_sweep, "lr", tmp_path / "out" / "f.jpg")
     assert not (tmp_path / "out").exists()
 
 

@@ -56,7 +56,7 @@ def test_bad_input_is_one_line_nonzero_and_writes_nothing(store, tmp_path, args,
 def test_neurons_and_compare_refuse_bad_dirs(store, tmp_path):
     for argv, needle in ((["neurons", str(store / "dense")], "levels.json"),
                          (["compare", str(tmp_path / "nope"), "--out", str(tmp_path / "c.png")], "no directory"),
-                         (["compare", str(store / "dense"), "--out", str(tmp_path / "c.pdf")], ".png")):
+                         (["compare", str(store / "dense"), "--out", str(tmp_path / "c.jpg")], ".png, .pdf or .svg")):
         r = CliRunner().invoke(app, argv)
         assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not any(tmp_path.iterdir())
@@ -76,4 +76,6 @@ def test_subprocess_refusals_and_a_small_run_end_to_end(store, tmp_path):
     assert r.exit_code == 0 and (out / "neurons.png").exists() and (out / "neurons.json").exists(), r.stderr
     r = CliRunner().invoke(app, ["compare", str(out), "--out", str(tmp_path / "c.png")])
     assert r.exit_code == 0 and (tmp_path / "c.png").exists() and (tmp_path / "c.json").exists(), r.stderr
+    r = CliRunner().invoke(app, ["compare", str(out), "--out", str(tmp_path / "c.pdf")])
+    assert r.exit_code == 0 and (tmp_path / "c.pdf").read_bytes().startswith(b"%PDF"), r.stderr
     assert "imp" in r.stdout and "dense" in r.stdout
