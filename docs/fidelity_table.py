@@ -57,7 +57,7 @@ def effect(hi: dict, lo: dict, loss_bound: float | None) -> str:
 def verdicts(lr_bias: dict, k: dict) -> dict:
     def at(lr, bias):
         return lr_bias[(("lr", lr), ("bias_init", bias), ("bias_decay", 0.5 if bias else 0.0))]
-    out = {"a: lr 0.03 vs 0.003 at bias 0": effect(at(0.03, 0.0), at(0.003, 0.0), None)}
+    out = {"a: lr 0.03 vs 0.003 at bias 0": effect(at(0.03, 0.0), at(0.003, 0.0), 0.05)}
     for lr in (0.003, 0.01, 0.03):
         out[f"b: bias -1 vs 0 at lr {lr:g}"] = effect(at(lr, -1.0), at(lr, 0.0), 0.05)
     widths = [(("k", w),) for w in (32, 64, 128)]
