@@ -99,9 +99,10 @@ def align(a: str = typer.Argument(..., help="reference run A"), b: str = typer.A
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ra, rb = _load([a, b], runs_dir)
     out = _out(out, runs_dir, "align", ra.name, rb.name)
+    metrics = rb.metrics()  # read (and checked) before anything is written
     with claim_out(out, "align", force=force, inputs=[ra.path, rb.path]):
         _, params, init, result = aligned_copy(ra, rb, method)
-        write_run(out, rb.config, params, init, rb.metrics(), wall_s=rb.summary.get("wall_s"),
+        write_run(out, rb.config, params, init, metrics, wall_s=rb.summary.get("wall_s"),
                   steps_per_s=rb.summary.get("steps_per_s"))
         _write(out, "alignment.json", result)
     console().print(f"aligned {rb.name} to {ra.name} by {method} matching: objective "

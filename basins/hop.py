@@ -62,7 +62,7 @@ def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release:
             raise RunError(f"{d} was trained with other settings than these (steps, lr or start); "
                            "pass --force to start the hop afresh")
         if not is_finished(d):
-            train_run(cfg, d, resume=True, start_params=a.params, grad_hook=pull(target, lam, steps),
+            train_run(cfg, d, resume=True, start_params=a.params, grad_hook=pull(target, lam, steps), kind="hop-lambda",
                       on_progress=on_progress, plots=plots)
         r = load_run(d)
         to_b = aligned_barrier(r.params, b.params, cfg, points, eval_size)

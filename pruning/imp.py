@@ -26,6 +26,7 @@ METHODS = ("imp", "reinit", "random-mask")
 CONTROLS = ("none", "reinit", "random-mask")
 IMP_JSON, LEVELS_JSON = "imp.json", "levels.json"
 MAX_ROUNDS = 64  # at rate 0.2, 64 rounds keep 6e-7 of the weights
+LEVEL_KIND = "imp-level"  # what a level's claim records: only IMP continues or replaces it
 
 
 @dataclass(frozen=True)
@@ -300,10 +301,12 @@ def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
         if d0.exists():
             shutil.rmtree(d0)
         _copy_run(plan.source, d0)
+        runs.write_json(d0 / runs.CLAIM, {"kind": LEVEL_KIND})
         status = "copied"
     else:
         stop_after = stop[1] if stop and stop[0] == 0 else None
-        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after, plots=plan.plots)
+        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after, plots=plan.plots,
+                            kind=LEVEL_KIND)
         if not summary:
             return []
         status = "trained"
@@ -324,7 +327,7 @@ def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
             stop_after = stop[1] if stop and stop[0] == level else None
             summary = train_run(cfg, d, resume=True, start_params=start, masks=mask, on_progress=progress(level),
                                 stop_after=stop_after, start_step=0 if s.rewind == "init" else s.rewind,
-                                plots=plan.plots)
+                                plots=plan.plots, kind=LEVEL_KIND)
             if not summary:
                 return rows
             status = "trained"
