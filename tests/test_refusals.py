@@ -81,6 +81,7 @@ CASES = [
     ("basins", ["hop", "{s}/a", "{s}/b", "--lambdas", "0", "--steps", "8", "--out", "{s}/b"], "input"),
     ("basins", ["cbft", "{s}/a", "--steps", "8", "--out", "{s}/imp", "--force"], "imp result"),
     ("models", ["train", "--name", "notes", "--runs-dir", "{s}", *T, "--force"], "did not write"),
+    ("models", ["train", "--name", "level_01", "--runs-dir", "{s}/imp", *T, "--force"], "imp-level result"),
     ("models", ["train", "--name", "a", "--runs-dir", "{s}", *T, "--resume", "--force"], "contradict"),
     ("models", ["sweep", *T, "--out", "{s}/notes"], "did not write"),
     ("models", ["sweep", *T, "--grid", "lr=0.01,0.01000001,0.01", "--out", "{s}/sw"], "share the name"),
@@ -138,6 +139,8 @@ CASES = [
         {"config": {**json.loads((s / "a" / "config.json").read_text())["config"], "n_features": 10**9}})))],
      "limit"),
     ("models", lambda s: ["show", str(_bad_copy(s, "a", "summary.json", "symlink:/dev/zero"))], "regular file"),
+    ("basins", lambda s: ["align", str(s / "a"), str(_bad_copy(s, "b", "metrics.jsonl", '{"loss": 1}\n')),
+                          "--out", str(s / "al")], "integer step"),
     # tensors of the wrong dtype, shape or with NaN
     *[("basins", lambda s, k=kind: ["interpolate", str(s / "a"), str(_bad_copy(s, "b", "model.safetensors",
                                                                                _wrong_tensors(k)(s))),
