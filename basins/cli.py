@@ -23,6 +23,14 @@ RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", help="where run names are lo
 FORCE = typer.Option(False, "--force", help="overwrite a finished result of the same command in --out")
 DEVICE = typer.Option("auto", "--device", help="where losses are computed: auto (cuda if torch sees it) | cpu | cuda")
 PRECISION = typer.Option(None, "--precision", help="fp32 | bf16 for the training steps (default: the run's own)")
+FORMAT = typer.Option("png", "--format", help="figure format: png | pdf | svg")
+
+
+def _fig(out: Path, name: str, fmt: str) -> Path:
+    from models.runs import FIGURE_FORMATS
+
+    require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+    return out / f"{name}.{fmt}"
 MAX_POINTS, MAX_EVAL, MAX_BENDS = 1025, 2**20, 16
 
 
@@ -120,7 +128,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
                 eval_size: Optional[int] = typer.Option(None, "--eval-size", help="eval samples (default: the "
                                                                                    "task's full 2^16 eval set)"),
                 out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/interpolate-A-B"),
-                device: str = DEVICE, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+                device: str = DEVICE, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Loss and mono/N along the straight path A -> B, naive and after alignment; both barriers."""
     from .align import METHODS
     from .interpolate import interpolation_record
@@ -132,12 +140,13 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     _check_points(points, eval_size, [ra])
     dev = _device(device)
     out = _out(out, runs_dir, "interpolate", ra.name, rb.name)
+    fig = _fig(out, "interpolation", fmt)
     with claim_out(out, "interpolate", force=force, inputs=[ra.path, rb.path]):
         res = interpolation_record(ra, rb, points, method, eval_size, dev)
         _write(out, "interpolation.json", res)
-        interpolation_plot(res, ra, rb, out / "interpolation.png")
+        interpolation_plot(res, ra, rb, fig)
     _print_barriers(res)
-    console().print(f"wrote {out}/interpolation.json, interpolation.png")
+    console().print(f"wrote {out}/interpolation.json, interpolation.{fmt}")
 
 
 def _print_barriers(res: dict) -> None:
@@ -167,7 +176,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
           points: int = typer.Option(61, "--points", help="values of t to evaluate"),
           eval_size: Optional[int] = typer.Option(None, "--eval-size"),
           out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/curve-A-B"),
-          precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+          precision: Optional[str] = PRECISION, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Train a curve from A to weight-matched B (Garipov et al.): connected by a curve but not a line?"""
     from models.runs import write_tensors
 
@@ -184,6 +193,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
     _check_points(points, eval_size, [ra])
     ra.config = _precision(ra, precision)
     out = _out(out, runs_dir, "curve", ra.name, rb.name)
+    fig = _fig(out, "curve", fmt)
     with claim_out(out, "curve", force=force, inputs=[ra.path, rb.path]):
         prog, update = bar(f"curve {kind}", steps)
         try:
@@ -192,7 +202,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
             prog.stop()
         write_tensors(out / "bends.safetensors", tensors)
         _write(out, "curve.json", res)
-        curve_plot(res, ra, rb, out / "curve.png")
+        curve_plot(res, ra, rb, fig)
     from rich.table import Table
 
     t = Table(title=f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps")
@@ -203,7 +213,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
         t.add_row(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
                   f"{100 * r['barrier_rel']:+.2f}%")
     console().print(t)
-    console().print(f"wrote {out}/curve.json, curve.png, bends.safetensors")
+    console().print(f"wrote {out}/curve.json, curve.{fmt}, bends.safetensors")
 
 
 # ------------------------------------------------------------------ hop
@@ -226,7 +236,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
         points: int = typer.Option(17, "--points", help="alphas for each barrier"),
         eval_size: int = typer.Option(16384, "--eval-size", help="eval samples for the barriers"),
         out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/hop-A-B"),
-        precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+        precision: Optional[str] = PRECISION, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Continue A with loss + lambda ||theta - pi(theta_B)||^2 per lambda: the smallest pull that makes it hop."""
     from models.runs import load_run
 
@@ -248,6 +258,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     _precision(ra, precision)
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
     out = _out(out, runs_dir, "hop", ra.name, rb.name)
+    fig = _fig(out, "hop", fmt)
     with claim_out(out, "hop", force=force, resumable=True, inputs=[ra.path, rb.path, *(p.path for p in peer_runs)]):
         bars = []
 
@@ -262,10 +273,10 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
             for prog, _ in bars:
                 prog.stop()
         _write(out, "hop.json", {"directions": results})
-        hop_plot(results, out / "hop.png")
+        hop_plot(results, fig)
     for res in results:
         _print_hop(res)
-    console().print(f"wrote {out}/hop.json, hop.png and one run dir per lambda")
+    console().print(f"wrote {out}/hop.json, hop.{fmt} and one run dir per lambda")
 
 
 def _print_hop(res: dict) -> None:
@@ -299,7 +310,8 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
          points: int = typer.Option(33, "--points", help="alphas for the barrier to A"),
          out: Optional[Path] = typer.Option(None, "--out", help="run dir of the result (+ cbft.json); "
                                                                 "default RUNS_DIR/basins/cbft-A"),
-         precision: Optional[str] = PRECISION, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+         precision: Optional[str] = PRECISION, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR,
+         force: bool = FORCE):
     """Connectivity-based fine-tuning: move A to low loss but linearly disconnected from A; is it mono now?"""
     from models.runs import load_run
 
@@ -319,6 +331,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     require(ra.summary.get("mono_per_N") is not None,
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
     out = _out(out, runs_dir, "cbft", ra.name)
+    fig = _fig(out, "cbft", fmt)
     with claim_out(out, "cbft", force=force, inputs=[ra.path]):
         prog, update = bar(f"cbft {ra.name}", steps + finetune)
         try:
@@ -331,7 +344,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
         res = cbft_record(ra, load_run(out), r, steps=steps, finetune=finetune, control=control, margin=margin,
                           lr=lr, seed=seed, points=points)
         _write(out, "cbft.json", res)
-        cbft_plot(res, ra, out / "cbft.png")
+        cbft_plot(res, ra, fig)
     _print_barriers(res)
     console().print(f"mono/N {res['mono_before']} -> {res['mono_after']}, loss {res['loss_before']:.4f} -> "
                     f"{res['loss_after']:.4f}; of A's monosemantic neurons, {res['mono_kept_same_feature']} stay "
@@ -352,7 +365,7 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
                                                          "this process)"),
          backend: str = typer.Option("local", "--backend", help="local | ray (rows of pairs as Ray tasks)"),
          address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto | HOST:PORT"),
-         device: str = DEVICE, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+         device: str = DEVICE, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """Aligned barriers for every pair, a graph with an edge below --tol, and its components (basins)."""
     from models.executor import check_backend
 
@@ -366,6 +379,7 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
     loaded = _load(run_names(runs_, sweep), runs_dir)
     _check_points(points, eval_size, loaded)
     out = _out(out, runs_dir, "map", sweep.name if sweep else loaded[0].name)
+    fig = _fig(out, "map", fmt)
     n = len(loaded)
     with claim_out(out, "map", force=force, inputs=[r.path for r in loaded]):
         prog, update = bar("pairs", n * (n - 1) // 2)
@@ -375,9 +389,9 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
         finally:
             prog.stop()
         _write(out, "map.json", res)
-        map_plot(res, out / "map.png", title=f"Basin map of {sweep.name if sweep else f'{n} runs'}: aligned barriers")
+        map_plot(res, fig, title=f"Basin map of {sweep.name if sweep else f'{n} runs'}: aligned barriers")
     _print_map(res, n, tol)
-    console().print(f"wrote {out}/map.json, map.png")
+    console().print(f"wrote {out}/map.json, map.{fmt}")
 
 
 def _print_map(res: dict, n: int, tol: float) -> None:

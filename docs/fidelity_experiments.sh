@@ -11,3 +11,6 @@ for p in fp32 bf16; do
       --workers $W --out $OUT/small_k_$p
 done
 .venv/bin/python docs/fidelity_table.py $OUT --json docs/fidelity_small.json
+# one cell at the paper shape (N 512, d 64, k 1024; batch 1024, 2^13 steps, lr 0.01, bias 0), both precisions
+.venv/bin/models sweep --preset cpu --lr 0.01 --grid precision=fp32,bf16 --seeds 0,1,2 --workers $W \
+    --out $OUT/paper_shape_lr0.01

@@ -80,7 +80,13 @@ def main() -> None:
         for key, a in data["fp32"][part].items():
             b = data["bf16"][part][key]
             rows.append({"cell": dict(key), "fp32": a, "bf16": b, "within": within(a, b)})
-    record = {"shape": "cpu-small (N 128, d 32, k 256 unless swept), 2^13 steps, batch 1024, 3 seeds",
+    paper = args.out / "paper_shape_lr0.01"
+    if (paper / "sweep.json").exists():
+        by = cells(paper)
+        a, b = by[(("precision", "fp32"),)], by[(("precision", "bf16"),)]
+        rows.append({"cell": {"paper shape (N 512, k 1024), lr": 0.01}, "fp32": a, "bf16": b, "within": within(a, b)})
+    record = {"shape": "cpu-small (N 128, d 32, k 256 unless swept), 2^13 steps, batch 1024, 3 seeds; and one "
+                       "paper-shape cell (preset cpu: N 512, d 64, k 1024, eps 1/64) at lr 0.01, bias 0",
               "bounds": "mono and dead: |bf16 mean - fp32 mean| <= max(10% of fp32's, 3 neurons); loss: 1%",
               "rows": rows, "verdicts": {p: verdicts(data[p]["lr_bias"], data[p]["k"]) for p in data},
               "command": "bash docs/fidelity_experiments.sh"}

@@ -53,6 +53,9 @@ def test_interpolate_writes_every_number_and_a_figure(tiny_runs, tmp_path):
     assert len(res["loss_aligned"]) == 5 and res["loss_naive"][0] == res["loss_aligned"][0]
     assert res["permuted_b_max_output_change"] < 1e-5
     assert (out / "interpolation.png").stat().st_size > 10_000
+    r = cli("basins", "interpolate", tiny_runs / "s0", tiny_runs / "s2", "--points", "5", "--out", out, "--force",
+            "--format", "svg")
+    assert r.returncode == 0 and (out / "interpolation.svg").read_text().lstrip().startswith("<?xml"), r.stderr
 
 
 def test_map_hop_cbft_and_curve_run_end_to_end(tiny_runs, tmp_path):

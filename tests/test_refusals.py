@@ -100,6 +100,7 @@ CASES = [
     ("basins", ["hop", "{s}/a", "{s}/b", "--lr", "inf", "--out", "{s}/h"], "--lr"),
     ("basins", ["cbft", "{s}/a", "--margin", "inf", "--out", "{s}/cb"], "--margin"),
     ("basins", ["map", "{s}/a", "{s}/b", "--tol", "inf", "--out", "{s}/m"], "--tol"),
+    ("basins", ["interpolate", "{s}/a", "{s}/b", "--format", "jpg", "--out", "{s}/i"], "--format"),
     ("prune", ["imp", "{s}/a", "--rate", "nan", "--out", "{s}/i"], "--rate"),
     ("prune", ["grow", *T, "--sparsity", "nan", "--out", "{s}/g"], "--sparsity"),
     ("prune", ["grow", *T, "--drop-fraction", "inf", "--out", "{s}/g"], "--drop-fraction"),
