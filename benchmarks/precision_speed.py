@@ -18,7 +18,6 @@ import torch
 from models.config import TrainConfig, preset
 from models.optim import make_optimizer
 from models.seeds import DATA, generator
-from models.tasks import Task
 from models.train import start_run, train_step
 
 

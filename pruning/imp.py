@@ -277,8 +277,6 @@ def run_imp(plan: ImpPlan, *, on_level: Callable[[int, str], None] | None = None
     on_level(level, status) reports "skipped" (finished before), "trained" or "copied"; on_progress(level,
     step, loss, mono) passes train_run's progress on; stop=(level, step) ends the work inside that
     level after `step` updates with its state saved (tests of resuming)."""
-    from models.train import train_run
-
     _check_out(plan)
     with claim(plan) as rd:
         rd.claim(resume=True)
