@@ -148,7 +148,6 @@ def run_names(names: list[str] | None, sweep: Path | None) -> list[str]:
             raise RunError(f"no sweep directory {sweep}")
         names = [str(p) for p in list_runs(sweep) if is_finished(p)]
     require(len(names) >= 2, f"a map needs at least 2 finished runs, got {len(names)}")
-    require(len(set(names)) == len(names), "a map lists each run once")
     return list(names)
 
 

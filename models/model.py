@@ -87,57 +87,35 @@ def matmul_precision(precision: str, device: torch.device | str = "cpu"):
 def relu_loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, l1: float = 0.0,
                         chunk: int = 1024, precision: str = "fp32") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Task loss (squared error summed over outputs, mean over batch) and the gradients of
-    loss + l1 * sum|h| / batch, by hand for ReLU. In-place and fused where autograd allocates, and
-    over row chunks of at most `chunk` so activations stay in cache (benchmarks/README.md). Equal to
-    autograd's result up to rounding. precision="bf16": see relu_loss_and_grads_bf16."""
-    if precision == "bf16":
-        return relu_loss_and_grads_bf16(params, x, y, l1, chunk)
-    B = x.shape[0]
+    loss + l1 * sum|h| / batch, by hand for ReLU. In-place and fused where autograd allocates, and over row
+    chunks of at most `chunk` so activations stay in cache (benchmarks/README.md). Equal to autograd's
+    result up to rounding.
+
+    precision="bf16": the second layer's three matmuls (the output, W2's gradient, the hidden gradient:
+    (3 out) / (3 out + 2 d) of the step's FLOPs) take bf16 operands with fp32 accumulation. The first layer
+    stays fp32 (its pre-activation is a sum against the bias that bf16 would cancel away), and so do the
+    residual, the loss and the gradient sums; with fp32 every cast below is the tensor itself."""
+    B, cd = x.shape[0], torch.bfloat16 if precision == "bf16" else x.dtype
     W1, b1, W2 = params["W1"], params["b1"], params["W2"]
     with torch.no_grad():
-        g_W1, g_b1, g_W2 = torch.zeros_like(W1), torch.zeros_like(b1), torch.zeros_like(W2)
-        loss = torch.zeros((), dtype=x.dtype, device=x.device)
-        for i in range(0, B, chunk):
-            xc = x[i:i + chunk]
-            h = torch.addmm(b1, xc, W1.t()).relu_()
-            diff = torch.mm(h, W2.t()).sub_(y[i:i + chunk])
-            flat = diff.view(-1)
-            loss += torch.dot(flat, flat)
-            g_out = diff.mul_(2.0 / B)
-            g_W2.addmm_(g_out.t(), h)
-            g_h = torch.mm(g_out, W2)
-            if l1:
-                g_h.add_(l1 / B)  # d|h|/dh = 1 where h > 0; the mask below zeroes the rest
-            g_pre = torch.ops.aten.threshold_backward(g_h, h, 0)
-            g_W1.addmm_(g_pre.t(), xc)
-            g_b1 += g_pre.sum(0)
-        return loss / B, {"W1": g_W1, "b1": g_b1, "W2": g_W2}
-
-
-def relu_loss_and_grads_bf16(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, l1: float = 0.0,
-                             chunk: int = 1024) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """relu_loss_and_grads with the second layer's three matmuls (the output, W2's gradient, the hidden
-    gradient: (3 out) / (3 out + 2 d) of the step's FLOPs) on bf16 operands with fp32 accumulation. The
-    first layer stays fp32: its pre-activation is a sum against the bias that bf16 would cancel away.
-    Residual, loss, gradient sums and the weights the optimizer updates are fp32."""
-    B, bf = x.shape[0], torch.bfloat16
-    W1, b1, W2 = params["W1"], params["b1"], params["W2"]
-    with torch.no_grad():
-        W2c = W2.to(bf)
+        W2c = W2.to(cd)
         g_W1, g_b1, g_W2 = torch.zeros_like(W1), torch.zeros_like(b1), torch.zeros_like(W2)
         loss = torch.zeros((), dtype=torch.float32, device=x.device)
         for i in range(0, B, chunk):
             xc = x[i:i + chunk]
             h = torch.addmm(b1, xc, W1.t()).relu_()
-            hc = h.to(bf)
+            hc = h.to(cd)
             diff = torch.mm(hc, W2c.t()).float().sub_(y[i:i + chunk])
             flat = diff.view(-1)
             loss += torch.dot(flat, flat)
-            g_out = diff.mul_(2.0 / B).to(bf)
-            g_W2 += torch.mm(g_out.t(), hc)
+            g_out = diff.mul_(2.0 / B).to(cd)
+            if cd == g_W2.dtype:
+                g_W2.addmm_(g_out.t(), hc)
+            else:
+                g_W2 += torch.mm(g_out.t(), hc)
             g_h = torch.mm(g_out, W2c).float()
             if l1:
-                g_h.add_(l1 / B)
+                g_h.add_(l1 / B)  # d|h|/dh = 1 where h > 0; the mask below zeroes the rest
             g_pre = torch.ops.aten.threshold_backward(g_h, h, 0)
             g_W1.addmm_(g_pre.t(), xc)
             g_b1 += g_pre.sum(0)
