@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from .clikit import app as make_app
-from .clikit import (TrainFlags, bar, console, fail, guarded, parse_ints, progress, report_failures,
+from .clikit import (TrainFlags, bar, fail, guarded, num, parse_ints, print_table, progress, report_failures,
                      set_threads, train_options)
 from .config import ConfigError, TrainConfig
 
@@ -51,24 +51,20 @@ def train(
 
 
 def _print_summary(run_dir: Path, cfg: TrainConfig, s: dict) -> None:
-    from rich.table import Table
-
     from .plots import describe
 
-    t = Table(title=f"{run_dir}", show_header=False)
-    t.add_row("config", describe(cfg))
-    t.add_row("eval loss", f"{s['final_loss']:.5f}")
+    rows = [("config", describe(cfg)), ("eval loss", f"{s['final_loss']:.5f}")]
     if s.get("mono_count") is not None:
-        t.add_row("monosemantic", f"{s['mono_count']}  (mono/N {s['mono_per_N']:.3f}, mono/k {s['mono_per_k']:.3f})")
-        t.add_row("dead", str(s["dead_count"]))
         h = s["feature_histogram"]
-        t.add_row("features by # mono neurons", f"0: {h['0']}   1: {h['1']}   2+: {h['2+']}")
+        rows += [("monosemantic", f"{s['mono_count']}  (mono/N {s['mono_per_N']:.3f}, mono/k {s['mono_per_k']:.3f})"),
+                 ("dead", str(s["dead_count"])),
+                 ("features by # mono neurons", f"0: {h['0']}   1: {h['1']}   2+: {h['2+']}")]
     else:
-        t.add_row("monosemantic", s.get("metric_note") or "n/a")
-    t.add_row("mean bias", f"{s['mean_bias']:.4f}")
+        rows.append(("monosemantic", s.get("metric_note") or "n/a"))
     sps = s.get("steps_per_s")
-    t.add_row("steps", f"{s['steps']}  ({s['wall_s']:.1f} s" + (f", {sps:.1f} steps/s)" if sps else ")"))
-    console().print(t)
+    rows += [("mean bias", f"{s['mean_bias']:.4f}"),
+             ("steps", f"{s['steps']}  ({s['wall_s']:.1f} s" + (f", {sps:.1f} steps/s)" if sps else ")"))]
+    print_table(str(run_dir), ["", ""], rows, show_header=False)
 
 
 @app.command()
@@ -84,51 +80,43 @@ def show(run: str = typer.Argument(..., help="run name (under --runs-dir) or pat
     _print_summary(path, runs.read_config(path), runs.read_summary(path))
 
 
+LIST_COLUMNS = ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "prec", "loss", "mono/N",
+                "dead", "state")
+
+
 @app.command("list")
 @guarded
 def list_(runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
           as_json: bool = typer.Option(False, "--json", help="every run's config, summary numbers and state as JSON"),
           as_csv: bool = typer.Option(False, "--csv", help="the same as CSV (the rows of models.runs_table)")):
     """One row per run under RUNS_DIR: essentials, loss, mono/N, dead, state."""
-    from rich.table import Table
-
     from . import runs
 
     if not runs_dir.is_dir():
         raise runs.RunError(f"no run store {runs_dir}")
-    if as_json or as_csv:
-        import csv
+    rows = runs.run_rows(runs_dir)
+    if as_json:
         import json
+
+        typer.echo(json.dumps(rows, indent=1))
+    elif as_csv:
+        import csv
         import sys
 
-        rows = runs.run_rows(runs_dir)
-        if as_json:
-            typer.echo(json.dumps(rows, indent=1))
-            return
-        cols = list(dict.fromkeys(k for r in rows for k in r))
-        w = csv.DictWriter(sys.stdout, fieldnames=cols, lineterminator="\n")
+        w = csv.DictWriter(sys.stdout, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-        return
+    else:
+        print_table(f"runs in {runs_dir}", LIST_COLUMNS, [_list_row(r) for r in rows])
 
-    t = Table(title=f"runs in {runs_dir}")
-    for col in ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "prec", "loss", "mono/N",
-                "dead", "state"):
-        t.add_column(col)
-    for p in runs.list_runs(runs_dir):
-        try:
-            c = runs.read_config(p)
-            s = runs.read_summary(p) if runs.is_finished(p) else {}
-        except runs.RunError:
-            t.add_row(str(p.relative_to(runs_dir)), *[""] * 12, "corrupt")
-            continue
-        mono = s.get("mono_per_N")
-        t.add_row(str(p.relative_to(runs_dir)), c.task, f"{c.n_features}/{c.d_embed}/{c.k}", f"{c.lr:g}",
-                  str(c.bias_init), f"{c.bias_decay:g}", str(c.batch), str(c.steps), str(c.seed), c.precision,
-                  f"{s['final_loss']:.4f}" if s else "", "" if mono is None else f"{mono:.3f}",
-                  "" if s.get("dead_count") is None else str(s["dead_count"]),
-                  "finished" if s else "unfinished")
-    console().print(t)
+
+def _list_row(r: dict) -> list[str]:
+    if r["state"] == "corrupt":
+        return [r["run"], *[""] * 12, "corrupt"]
+    return [r["run"], r["task"], f"{r['n_features']}/{r['d_embed']}/{r['k']}", f"{r['lr']:g}", str(r["bias_init"]),
+            f"{r['bias_decay']:g}", str(r["batch"]), str(r["steps"]), str(r["seed"]), r["precision"],
+            num(r.get("final_loss"), ".4f"), num(r.get("mono_per_N"), ".3f"), num(r.get("dead_count"), "d"),
+            r["state"]]
 
 
 SWEEP_OPTIONS = dict(
@@ -218,21 +206,9 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
     body = [[*(str(r[a]) for a in axes), str(r["seeds"]), cell(r, "final_loss", ".4f"), cell(r, "mono_per_N", ".3f"),
              cell(r, "dead_count", ".0f"), cell(r, "mean_bias", ".3f"), cell(r, "loss_rel_change_last_eighth", "+.3f"),
              cell(r, "mono_change_last_doubling", "+.0f")] for r in rows]
-    if markdown:
-        typer.echo(f"precision: {', '.join(precisions) or '-'}")
-        typer.echo("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-        for b in body:
-            typer.echo("| " + " | ".join(b) + " |")
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    t = Table(title=escape(f"{out}: mean [min, max] over seeds; precision {', '.join(precisions) or '-'}"))
-    for c in cols:
-        t.add_column(c)
-    for b in body:
-        t.add_row(*map(escape, b))
-    console().print(t)
+    prec = ", ".join(precisions) or "-"
+    title = f"precision: {prec}" if markdown else f"{out}: mean [min, max] over seeds; precision {prec}"
+    print_table(title, cols, body, markdown=markdown)
 
 
 @app.command()
@@ -299,17 +275,9 @@ def paper_sweep(
 
 
 def _print_sweep(table: list[dict], axes: list[str]) -> None:
-    from rich.table import Table
-
-    t = Table(title="sweep")
-    for col in [*axes, "seed", "loss", "mono/N", "dead", "state"]:
-        t.add_column(col)
-    for r in table:
-        t.add_row(*[str(r[a]) for a in axes], str(r["seed"]),
-                  "" if r.get("final_loss") is None else f"{r['final_loss']:.4f}",
-                  "" if r.get("mono_per_N") is None else f"{r['mono_per_N']:.3f}",
-                  "" if r.get("dead_count") is None else str(r["dead_count"]), r["state"])
-    console().print(t)
+    rows = [[*[str(r[a]) for a in axes], str(r["seed"]), num(r.get("final_loss"), ".4f"),
+             num(r.get("mono_per_N"), ".3f"), num(r.get("dead_count"), "d"), r["state"]] for r in table]
+    print_table("sweep", [*axes, "seed", "loss", "mono/N", "dead", "state"], rows)
 
 
 def main() -> None:  # console-script entry

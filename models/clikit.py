@@ -81,6 +81,29 @@ def console():
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+def num(v, fmt: str) -> str:
+    """A number as a table cell: formatted, or blank where it is undefined (None)."""
+    return "" if v is None else format(v, fmt)
+
+
+def print_table(title: str, columns, rows, *, markdown: bool = False, **table_options) -> None:
+    """Rows of cell strings under their columns: a rich table, or a markdown one (title as a first line)."""
+    if markdown:
+        typer.echo(f"{title}\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+        for r in rows:
+            typer.echo("| " + " | ".join(r) + " |")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=escape(title), **table_options)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*map(escape, r))
+    console().print(t)
+
+
 def progress():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

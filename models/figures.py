@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from . import runs  # noqa: E402
 from .config import ConfigError  # noqa: E402
-from .plots import describe  # noqa: E402
+from .plots import checkpoint_series, describe, loss_series  # noqa: E402
 
 KINDS = {"lr": "lr", "bias": "bias_init", "k": "k", "eps": "eps"}
 COMPANIONS = {"bias": ("bias_decay",)}  # axes that move with the compared variable and label its lines
@@ -116,8 +116,6 @@ def figure(sweep_dir: Path, kind: str, out: Path, at: dict | None = None) -> lis
     out.parent.mkdir(parents=True, exist_ok=True)
     runs.save_figure(main_fig, out)
     runs.save_figure(sfa_fig, sfa_path(out))
-    plt.close(main_fig)
-    plt.close(sfa_fig)
     return [out, sfa_path(out)]
 
 
@@ -134,29 +132,6 @@ def _load(sel: dict) -> dict:
                          r=np.array(first["r_per_neuron"], dtype=float),
                          metrics=[runs.read_metrics(p / runs.METRICS) for p in paths]))
     return dict(groups=data)
-
-
-def _checkpoint_series(metrics: list[list[dict]], key: str, scale: float):
-    ck = [[m for m in ms if "mean_bias" in m and m["step"] > 0] for ms in metrics]
-    steps = sorted(set.intersection(*[{m["step"] for m in c} for c in ck]))
-    vals = np.array([[next(m[key] for m in c if m["step"] == s) / scale for s in steps] for c in ck], dtype=float)
-    return np.log2(steps), vals
-
-
-def _loss_series(metrics: list[list[dict]]):
-    """Training loss per seed, smoothed over a window of about 1/8 of the step (constant width in log2
-    step), so the early steps keep their detail and the late ones lose the batch noise."""
-    losses = [np.array([(m["step"], m["loss"]) for m in ms if "loss" in m and m["step"] > 0]) for ms in metrics]
-    n = min(len(v) for v in losses)
-    if n < 2:
-        return None, None
-    idx = np.arange(n)
-    lo = idx - idx // 8
-    sm = []
-    for v in losses:
-        c = np.concatenate([[0.0], np.cumsum(v[:n, 1])])
-        sm.append((c[idx + 1] - c[lo]) / (idx + 1 - lo))
-    return np.log2(losses[0][:n, 0]), np.array(sm)
 
 
 def _xaxis(sel: dict):
@@ -180,14 +155,14 @@ def _main_figure(sel: dict, data: dict):
     for g, c in zip(groups, colours):
         label = _label(sel["line_axes"], g["key"])
         n_feat = g["cfg"].n_features
-        x, mono = _checkpoint_series(g["metrics"], "mono", n_feat)
-        x2, bias = _checkpoint_series(g["metrics"], "mean_bias", 1)
+        x, mono = checkpoint_series(g["metrics"], "mono", n_feat)
+        x2, bias = checkpoint_series(g["metrics"], "mean_bias", 1)
         for ax, xs, v in ((a_mono, x, mono), (a_bias, x2, bias)):
             if len(v) > 1:
                 for row in v:
                     ax.plot(xs, row, color=c, lw=0.6, alpha=0.35)
             ax.plot(xs, v.mean(0), "o-", ms=2.5, lw=1.8, color=c, label=label)
-        xl, loss = _loss_series(g["metrics"])
+        xl, loss = loss_series(g["metrics"])
         if xl is not None:
             a_loss.plot(xl, loss.mean(0), color=c, lw=1.3, label=label)
             if len(loss) > 1:

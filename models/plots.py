@@ -55,7 +55,6 @@ def training_plot(metrics: list[dict], cfg: TrainConfig, path: Path, title: str 
     fig.suptitle(f"{title}: {describe(cfg)}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> None:
@@ -82,43 +81,32 @@ def sfa_plot(A, cfg: TrainConfig, path: Path, title: str = "", mono=None) -> Non
     ax.set_title(f"single-feature activations: {title}\n{head}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
-def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -> None:
-    """mono/N, dead/k (the fraction of neurons dead) and eval loss against the first swept axis; one line per combination of the
-    other axes; points are the mean over seeds, bars the min-max range."""
-    done = [r for r in rows if r.get("state") == "finished"]
-    x_axis = axes[0] if axes else "seed"
-    others = [a for a in axes[1:]]
-    groups: dict[tuple, list[dict]] = {}
-    for r in done:
-        groups.setdefault(tuple(r[a] for a in others), []).append(r)
-    xs_all = sorted({r[x_axis] for r in done}, key=lambda v: (isinstance(v, str), v))
+def sweep_plot(agg: list[dict], axes: list[str], path: Path, title: str = "") -> None:
+    """mono/N, dead/k (the fraction of neurons dead) and eval loss against the first axis; one line per
+    combination of the other axes. agg: models.sweep.aggregate's rows (mean, min, max over seeds per cell),
+    drawn as points with min-max bars."""
+    x_axis, others = axes[0], axes[1:]
+    xs_all = sorted({r[x_axis] for r in agg}, key=lambda v: (isinstance(v, str), v))
     numeric = all(isinstance(v, (int, float)) for v in xs_all)
     logx = numeric and len(xs_all) > 2 and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 8
+    groups: dict[tuple, list[dict]] = {}
+    for r in sorted(agg, key=lambda r: xs_all.index(r[x_axis])):
+        groups.setdefault(tuple(r[a] for a in others), []).append(r)
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.8))
     panels = [("mono_per_N", "monosemantic neurons / N"), ("dead_per_k", "dead neurons / k"),
               ("final_loss", "eval loss")]
     for gi, (key, grp) in enumerate(sorted(groups.items(), key=lambda kv: str(kv[0]))):
         label = ", ".join(f"{a}={fmt_value(v)}" for a, v in zip(others, key)) or "all"
         for ax, (field, ylab) in zip(axs, panels):
-            pts = []
-            for x in xs_all:
-                vals = []
-                for r in grp:
-                    if r[x_axis] != x:
-                        continue
-                    v = r.get(field)
-                    if v is not None:
-                        vals.append(v)
-                if vals:
-                    pts.append((x if numeric else xs_all.index(x), np.mean(vals), min(vals), max(vals), len(vals)))
+            pts = [r for r in grp if field in r]
             if not pts:
                 continue
-            px, m, lo, hi, n = map(np.array, zip(*pts))
+            px = [r[x_axis] if numeric else xs_all.index(r[x_axis]) for r in pts]
+            m, lo, hi = (np.array([r[field][s] for r in pts]) for s in ("mean", "min", "max"))
             ax.errorbar(px, m, yerr=[m - lo, hi - m], fmt="o-", capsize=3, color=f"C{gi}",
-                        label=f"{label} (n={int(n.max())} seeds)")
+                        label=f"{label} (n={max(r['seeds'] for r in pts)} seeds)")
             ax.set(xlabel=x_axis, ylabel=ylab)
             if logx:
                 ax.set_xscale("log", base=2)
@@ -128,7 +116,34 @@ def sweep_plot(rows: list[dict], axes: list[str], path: Path, title: str = "") -
     fig.suptitle(f"{title}: mean and range over seeds", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
+
+
+def checkpoint_series(metrics: list[list[dict]], key: str, scale: float = 1.0):
+    """log2 step and a seeds x checkpoints array of `key` / scale at the checkpoints every seed has (both
+    empty where the value is undefined, e.g. mono for gelu)."""
+    ck = [[m for m in ms if "mean_bias" in m and m["step"] > 0] for ms in metrics]
+    steps = sorted(set.intersection(*[{m["step"] for m in c} for c in ck])) if ck else []
+    vals = [[next(m[key] for m in c if m["step"] == s) for s in steps] for c in ck]
+    if not steps or any(v is None for row in vals for v in row):
+        return np.array([]), np.zeros((len(ck), 0))
+    return np.log2(steps), np.array(vals, dtype=float) / scale
+
+
+def loss_series(metrics: list[list[dict]]):
+    """Training loss per seed, smoothed over a window of about 1/8 of the step (constant width in log2
+    step), so the early steps keep their detail and the late ones lose the batch noise; (None, None)
+    with fewer than two logged losses."""
+    losses = [np.array([(m["step"], m["loss"]) for m in ms if "loss" in m and m["step"] > 0]) for ms in metrics]
+    n = min(len(v) for v in losses)
+    if n < 2:
+        return None, None
+    idx = np.arange(n)
+    lo = idx - idx // 8
+    sm = []
+    for v in losses:
+        c = np.concatenate([[0.0], np.cumsum(v[:n, 1])])
+        sm.append((c[idx + 1] - c[lo]) / (idx + 1 - lo))
+    return np.log2(losses[0][:n, 0]), np.array(sm)
 
 
 def sweep_curves_plot(cells: list[tuple[str, list[list[dict]], int]], path: Path, title: str = "") -> None:
@@ -139,30 +154,17 @@ def sweep_curves_plot(cells: list[tuple[str, list[list[dict]], int]], path: Path
     fig, axs = plt.subplots(1, 3, figsize=(14, 4))
     for ci, (label, seed_metrics, n_features) in enumerate(cells):
         colour = f"C{ci % 10}"
-        ck = [[m for m in ms if "mean_bias" in m] for ms in seed_metrics]
-        steps = sorted(set.intersection(*[{m["step"] for m in c} for c in ck])) if ck else []
-        if not steps:
-            continue
-        x = np.log2(steps)
-        for ax, key, scale in ((axs[0], "mono", n_features), (axs[2], "mean_bias", 1)):
-            if key == "mono" and ck[0][0]["mono"] is None:
-                continue
-            vals = np.array([[next(m[key] for m in c if m["step"] == s) / scale for s in steps] for c in ck])
-            ax.plot(x, vals.mean(0), "o-", ms=2.5, color=colour, label=label)
-            ax.fill_between(x, vals.min(0), vals.max(0), color=colour, alpha=0.2, lw=0)
-        losses = [np.array([(m["step"], m["loss"]) for m in ms if "loss" in m and m["step"] > 0]) for ms in seed_metrics]
-        n = min(len(v) for v in losses)
-        if n > 1:
-            w = max(1, min(8, n // 8))  # moving average over w logged losses (w*16 steps)
-            sm = np.array([np.convolve(v[:n, 1], np.ones(w) / w, mode="valid") for v in losses])
-            xs = np.log2(losses[0][w - 1:n, 0])
-            axs[1].plot(xs, sm.mean(0), color=colour, lw=1, label=label)
-            axs[1].fill_between(xs, sm.min(0), sm.max(0), color=colour, alpha=0.2, lw=0)
+        series = [(axs[0], *checkpoint_series(seed_metrics, "mono", n_features)),
+                  (axs[1], *loss_series(seed_metrics)), (axs[2], *checkpoint_series(seed_metrics, "mean_bias"))]
+        for ax, x, vals in series:
+            if x is not None and len(x):
+                ax.plot(x, vals.mean(0), "o-" if ax is not axs[1] else "-", ms=2.5, lw=1, color=colour, label=label)
+                ax.fill_between(x, vals.min(0), vals.max(0), color=colour, alpha=0.2, lw=0)
     axs[0].set(xlabel="log2 step", ylabel="monosemantic neurons / N", title="monosemanticity")
-    axs[1].set(xlabel="log2 step", ylabel="training loss (moving average)", yscale="log", title="loss")
+    axs[1].set(xlabel="log2 step", ylabel="training loss (smoothed over ~1/8 of the step)", yscale="log",
+               title="loss")
     axs[2].set(xlabel="log2 step", ylabel="mean b1", title="mean bias")
     axs[0].legend(fontsize=7)
     fig.suptitle(f"{title}: mean and range over seeds", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)

@@ -174,7 +174,8 @@ class RunDir:
                 diff = cfg.differs_in(stored)
                 raise runs.RunError(f"--resume with a different config than {self.path}'s (differs in: "
                                     f"{', '.join(diff)})")
-            self.check_task(cfg)
+            if (self.path / runs.TASK).exists():
+                runs.check_task(self.path, cfg)
         return state == "resume" and (self.path / runs.RESUME).exists()
 
     def claim(self, cfg: TrainConfig, *, resume: bool = False, force: bool = False, inputs=()) -> bool:
@@ -191,17 +192,6 @@ class RunDir:
 
     def __exit__(self, *exc):
         self.release()
-
-    def check_task(self, cfg: TrainConfig) -> None:
-        """The stored task tensors must be the ones the config's task seed draws."""
-        from .tasks import make_task_tensors
-
-        p = self.path / runs.TASK
-        if not p.exists():
-            return
-        have, want = runs.read_tensors(p), make_task_tensors(cfg)
-        if set(have) != set(want) or any(not torch.equal(have[n], want[n]) for n in want):
-            raise runs.RunError(f"{p} does not match the task its config.json describes (task_seed {cfg.task_seed})")
 
     def begin(self, cfg: TrainConfig, device, task_tensors: dict, init: dict) -> None:
         """The files a run has from step 0: config record, task tensors, initial weights (and masks)."""

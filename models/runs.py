@@ -79,10 +79,16 @@ FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
 def save_figure(fig, path: Path) -> None:
-    """A figure in the format its suffix names (png, pdf or svg; png when the suffix is none of these)."""
+    """A figure in the format its suffix names (png, pdf or svg; png when the suffix is none of these),
+    then closed (pyplot keeps every open figure alive)."""
+    import matplotlib.pyplot as plt
+
     fmt = Path(path).suffix.lower().lstrip(".")
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format=fmt if fmt in FIGURE_FORMATS
-                                          else "png"))
+    try:
+        _atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight",
+                                              format=fmt if fmt in FIGURE_FORMATS else "png"))
+    finally:
+        plt.close(fig)
 
 
 # ---------------------------------------------------------------- reading
@@ -234,20 +240,27 @@ class Run:
         return read_tensors(self.path / CHECKPOINTS / f"step_{step:07d}.safetensors")
 
 
+def check_task(path: Path, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    """A run's stored task tensors, which must be the ones its config's task seed draws."""
+    from .tasks import make_task_tensors
+
+    have, want = read_tensors(Path(path) / TASK), make_task_tensors(cfg)
+    if set(have) != set(want) or any(not torch.equal(have[n], want[n]) for n in want):
+        raise RunError(f"{Path(path) / TASK} does not match the task its config.json describes "
+                       f"(task_seed {cfg.task_seed})")
+    return have
+
+
 def load_run(run: str | Path, runs_dir: str | Path = "runs", require_finished: bool = True) -> Run:
     """Load a run's config, task, init and final weights; refuses unfinished or corrupt runs."""
     from .model import check_shapes
-    from .tasks import make_task_tensors
 
     path = resolve(run, runs_dir)
     if require_finished and not is_finished(path):
         raise RunError(f"run {path} is unfinished (no {SUMMARY}); finish it with `models train ... --resume`")
     cfg = read_config(path)
     summary = read_summary(path) if is_finished(path) else {}
-    task = read_tensors(path / TASK)
-    want = make_task_tensors(cfg)
-    if set(task) != set(want) or any(not torch.equal(task[n], want[n]) for n in want):
-        raise RunError(f"{path / TASK} does not match the task its config.json describes (task_seed {cfg.task_seed})")
+    task = check_task(path, cfg)
     model = read_tensors(path / MODEL)
     init = read_tensors(path / INIT)
     for name, tensors in (("model", model), ("init", init)):

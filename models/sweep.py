@@ -131,7 +131,7 @@ def sweep_figures(cells: list[Cell], table: list[dict], out: Path, title: str | 
 
     axes = list(cells[0].values) if cells else []
     title = title or f"{Path(out).name}: {describe(cells[0].config, swept=axes)}"
-    sweep_plot(table, axes, Path(out) / "sweep.png", title=title)
+    sweep_plot(aggregate(table, axes or ["seed"]), axes or ["seed"], Path(out) / "sweep.png", title=title)
     sweep_curves_plot(curves(cells, out), Path(out) / "curves.png", title=title)
 
 
@@ -187,7 +187,7 @@ def _row(row: dict, d: Path, error: str | None = None) -> dict:
 _SUMMARY_FIELDS = ("final_loss", "mono_count", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", "wall_s")
 _CONVERGENCE = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
 _REPORTED = set(_SUMMARY_FIELDS) | set(_CONVERGENCE) | {"state", "error", "dead_per_k"}
-_AGGREGATED = ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "mean_bias", *_CONVERGENCE)
+_AGGREGATED = ("final_loss", "mono_per_N", "mono_per_k", "dead_count", "dead_per_k", "mean_bias", *_CONVERGENCE)
 
 
 def load_sweep(out: Path) -> dict:
