@@ -3,8 +3,9 @@ count, the dead count and the eval loss in both precisions, whether bf16 is with
 (mono and dead: max(10%, 3 neurons) of fp32's mean; loss: 1%), and each effect's verdict in each precision.
 
     python docs/fidelity_table.py runs/fidelity --json docs/fidelity_small.json
+    python docs/fidelity_table.py runs/fidelity --shape medium --json docs/fidelity_medium.json
 
-reads OUT/small_lr_bias_{fp32,bf16} and OUT/small_k_{fp32,bf16} (docs/fidelity_experiments.sh) and prints
+reads OUT/SHAPE_lr_bias_{fp32,bf16} and OUT/SHAPE_k_{fp32,bf16} (docs/fidelity_experiments.sh) and prints
 the markdown table that docs/reproduction.md shows.
 """
 from __future__ import annotations
@@ -54,26 +55,32 @@ def effect(hi: dict, lo: dict, loss_bound: float | None) -> str:
     return "no clear effect"
 
 
-def verdicts(lr_bias: dict, k: dict) -> dict:
+SHAPES = {"small": ("cpu-small (N 128, d 32, k 256 unless swept)", (32, 64, 128)),
+          "medium": ("cpu-medium (N 256, d 32, k 512 unless swept)", (64, 128, 256))}
+
+
+def verdicts(lr_bias: dict, k: dict, widths: tuple[int, ...]) -> dict:
     def at(lr, bias):
         return lr_bias[(("lr", lr), ("bias_init", bias), ("bias_decay", 0.5 if bias else 0.0))]
     out = {"a: lr 0.03 vs 0.003 at bias 0": effect(at(0.03, 0.0), at(0.003, 0.0), 0.05)}
     for lr in (0.003, 0.01, 0.03):
         out[f"b: bias -1 vs 0 at lr {lr:g}"] = effect(at(lr, -1.0), at(lr, 0.0), 0.05)
-    widths = [(("k", w),) for w in (32, 64, 128)]
-    ladder = [k[w] for w in widths] + [at(0.03, 0.0)]
+    ladder = [k[(("k", w),)] for w in widths] + [at(0.03, 0.0)]
     steps = [effect(b, a, None) for a, b in zip(ladder, ladder[1:])]
-    out["c: k 32 -> 64 -> 128 -> 256 at lr 0.03"] = "holds" if all(s == "holds" for s in steps) else \
-        "; ".join(f"{w}->{2 * w}: {s}" for w, s in zip((32, 64, 128), steps))
+    name = " -> ".join(str(w) for w in (*widths, 2 * widths[-1]))
+    out[f"c: k {name} at lr 0.03"] = "holds" if all(s == "holds" for s in steps) else \
+        "; ".join(f"{w}->{2 * w}: {s}" for w, s in zip(widths, steps))
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="small")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
-    data = {p: {"lr_bias": cells(args.out / f"small_lr_bias_{p}"), "k": cells(args.out / f"small_k_{p}")}
+    shape, widths = SHAPES[args.shape]
+    data = {p: {"lr_bias": cells(args.out / f"{args.shape}_lr_bias_{p}"), "k": cells(args.out / f"{args.shape}_k_{p}")}
             for p in ("fp32", "bf16")}
     rows = []
     for part in ("lr_bias", "k"):
@@ -81,15 +88,16 @@ def main() -> None:
             b = data["bf16"][part][key]
             rows.append({"cell": dict(key), "fp32": a, "bf16": b, "within": within(a, b)})
     paper = args.out / "paper_shape_lr0.01"
-    if (paper / "sweep.json").exists():
+    if args.shape == "small" and (paper / "sweep.json").exists():
         by = cells(paper)
         a, b = by[(("precision", "fp32"),)], by[(("precision", "bf16"),)]
         rows.append({"cell": {"paper shape (N 512, k 1024), lr": 0.01}, "fp32": a, "bf16": b, "within": within(a, b)})
-    record = {"shape": "cpu-small (N 128, d 32, k 256 unless swept), 2^13 steps, batch 1024, 3 seeds; and one "
-                       "paper-shape cell (preset cpu: N 512, d 64, k 1024, eps 1/64) at lr 0.01, bias 0",
+    record = {"shape": f"{shape}, 2^13 steps, batch 1024, 3 seeds" + (
+                       "; and one paper-shape cell (preset cpu: N 512, d 64, k 1024, eps 1/64) at lr 0.01, bias 0"
+                       if args.shape == "small" else ""),
               "bounds": "mono and dead: |bf16 mean - fp32 mean| <= max(10% of fp32's, 3 neurons); loss: 1%",
-              "rows": rows, "verdicts": {p: verdicts(data[p]["lr_bias"], data[p]["k"]) for p in data},
-              "command": "bash docs/fidelity_experiments.sh"}
+              "rows": rows, "verdicts": {p: verdicts(data[p]["lr_bias"], data[p]["k"], widths) for p in data},
+              "command": f"SHAPE={args.shape} bash docs/fidelity_experiments.sh"}
     args.json.write_text(json.dumps(record, indent=1) + "\n")
 
     def fmt(c, f, spec):
