@@ -38,39 +38,26 @@ class CurveResult:
 
 
 def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 2048, lr: float = 1e-3,
-                batch: int | None = None, seed: int = 0, on_progress=None) -> CurveResult:
+                seed: int = 0, on_progress=None) -> CurveResult:
     """Train the bends with Adam (lr annealed once by a cosine) on the task's own sampler."""
-    from models.model import forward
+    from models.model import matmul_precision
     from models.optim import Adam
-    from models.tasks import Task, make_task_tensors, task_loss
 
     from models import seeds
 
-    task = Task(cfg, "cpu", make_task_tensors(cfg))
-    gen = seeds.generator(seed, seeds.CURVE)
-    tgen = np.random.default_rng(seed)
+    from .steps import adam_step, batch_loss, cosine, log_step, sampler
+
+    task, gen, tgen = sampler(cfg, seed, seeds.CURVE)
     bend_params = [{n: torch.lerp(pa[n], pb[n], i / (bends + 1)).clone().requires_grad_(True) for n in pa}
                    for i in range(1, bends + 1)]
-    flat = {f"{i}.{n}": t for i, b in enumerate(bend_params) for n, t in b.items()}
-    opt = Adam(flat)
+    opt = Adam({f"{i}.{n}": t for i, b in enumerate(bend_params) for n, t in b.items()})
     history = []
-    batch = batch or cfg.batch
-    from models.model import matmul_precision
-
     with matmul_precision(cfg.precision):
         for step in range(steps):
             t = float(tgen.uniform())
-            params = curve_point([pa, *bend_params, pb], t, kind)
-            x, y = task.sample(batch, gen)
-            loss = task_loss(forward(params, x, cfg.nonlinearity), y)
-            for p in flat.values():
-                p.grad = None
-            loss.backward()
-            opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
-            if step % 16 == 0:
-                history.append({"step": step, "t": t, "loss": float(loss.detach())})
-            if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
-                on_progress(step + 1, float(loss.detach()))
+            loss = batch_loss(curve_point([pa, *bend_params, pb], t, kind), task, gen, cfg)
+            adam_step(opt, loss, cosine(lr, step, steps))
+            log_step(history, step, steps, on_progress, t=t, loss=loss)
     return CurveResult([{n: t.detach() for n, t in b.items()} for b in bend_params], history)
 
 
