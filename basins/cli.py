@@ -5,6 +5,7 @@ only after every input is checked. torch is imported inside commands (fast --hel
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -56,8 +57,8 @@ def _out(out: Optional[Path], runs_dir: Path, what: str, *names: str) -> Path:
     return out or runs_dir / "basins" / "-".join([what, *names])
 
 
-def _load(names: list[str], runs_dir: Path):
-    """Finished runs of one task (checked pairwise against the first)."""
+def _load(names: list[str], runs_dir: Path, points: Optional[int] = None, eval_size: Optional[int] = None):
+    """Finished runs of one task (checked pairwise against the first), then --points and --eval-size."""
     from models.runs import load_run
 
     from .align import check_compatible
@@ -67,15 +68,12 @@ def _load(names: list[str], runs_dir: Path):
     require(len(set(paths)) == len(paths), "each run may be given once")
     for r in loaded[1:]:
         check_compatible(loaded[0], r)
-    return loaded
-
-
-def _check_points(points: int, eval_size: Optional[int], runs: list) -> None:
-    require(3 <= points <= MAX_POINTS, f"--points must be in [3, {MAX_POINTS}], got {points}")
+    require(points is None or 3 <= points <= MAX_POINTS, f"--points must be in [3, {MAX_POINTS}], got {points}")
     if eval_size is not None:
         require(1 <= eval_size <= MAX_EVAL, f"--eval-size must be in [1, {MAX_EVAL}], got {eval_size}")
-        n = runs[0].config.n_features
+        n = loaded[0].config.n_features
         require(eval_size * n <= MAX_ELEMENTS, f"--eval-size {eval_size} x N {n} exceeds {MAX_ELEMENTS} (memory)")
+    return loaded
 
 
 def _seed(seed: int) -> None:
@@ -90,6 +88,32 @@ def _write(out: Path, name: str, obj: dict) -> None:
     from models.runs import write_json
 
     write_json(out / name, obj)
+
+
+@contextmanager
+def _bars():
+    """new(name, total) -> update: progress bars that start at their first update (none for a refusal),
+    all stopped on leaving, in the order they were made."""
+    made = []
+
+    def new(name: str, total: int):
+        prog, update = bar(name, total)
+        made.append(prog)
+        return update
+    try:
+        yield new
+    finally:
+        for prog in made:
+            prog.stop()
+
+
+def _table(title: str, columns, rows) -> None:
+    from rich.table import Table
+
+    t = Table(*columns, title=title)
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)
 
 
 # ------------------------------------------------------------------ align
@@ -136,8 +160,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     from .rundir import claim_out
 
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     dev = _device(device)
     out = _out(out, runs_dir, "interpolate", ra.name, rb.name)
     fig = _fig(out, "interpolation", fmt)
@@ -150,18 +173,13 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
 
 
 def _print_barriers(res: dict) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}")
-    for c in ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"):
-        t.add_column(c)
     mid = len(res["alphas"]) // 2
-    for kind in ("naive", "aligned"):
-        mono = res[f"mono_{kind}"]
-        t.add_row(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
-                  f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
-                  "-" if mono is None else f"{mono[mid]:.3f}")
-    console().print(t)
+    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}",
+           ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"),
+           [(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
+             f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
+             "-" if res[f"mono_{kind}"] is None else f"{res[f'mono_{kind}'][mid]:.3f}")
+            for kind in ("naive", "aligned")])
 
 
 # ------------------------------------------------------------------ curve
@@ -189,30 +207,21 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
     _steps(steps)
     in_range(lr, "--lr", 0, 10, open_lo=True)
     _seed(seed)
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     ra.config = _precision(ra, precision)
     out = _out(out, runs_dir, "curve", ra.name, rb.name)
     fig = _fig(out, "curve", fmt)
     with claim_out(out, "curve", force=force, inputs=[ra.path, rb.path]):
-        prog, update = bar(f"curve {kind}", steps)
-        try:
-            res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size, on_progress=update)
-        finally:
-            prog.stop()
+        with _bars() as new_bar:
+            res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size,
+                                        on_progress=new_bar(f"curve {kind}", steps))
         write_tensors(out / "bends.safetensors", tensors)
         _write(out, "curve.json", res)
         curve_plot(res, ra, rb, fig)
-    from rich.table import Table
-
-    t = Table(title=f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps")
-    for c in ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"):
-        t.add_column(c)
-    for name in ("line", "curve"):
-        r = res[name]
-        t.add_row(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
-                  f"{100 * r['barrier_rel']:+.2f}%")
-    console().print(t)
+    _table(f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps",
+           ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"),
+           [(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
+             f"{100 * r['barrier_rel']:+.2f}%") for name, r in (("line", res["line"]), ("curve", res["curve"]))])
     console().print(f"wrote {out}/curve.json, curve.{fmt}, bends.safetensors")
 
 
@@ -253,25 +262,20 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
         in_range(lr, "--lr", 0, 10, open_lo=True)
     in_range(tol, "--tol", 0, 100, open_lo=True)
     in_range(mono_margin, "--mono-margin", 0, 1)
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     _precision(ra, precision)
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
     out = _out(out, runs_dir, "hop", ra.name, rb.name)
     fig = _fig(out, "hop", fmt)
     with claim_out(out, "hop", force=force, resumable=True, inputs=[ra.path, rb.path, *(p.path for p in peer_runs)]):
-        bars = []
-
-        def on_direction(start, target):
-            bars.append(bar(f"{start.name} -> {target.name}", steps + release))
-        try:
-            results = hop_directions(ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin,
-                                     on_direction=on_direction, release=release, lr=lr, eval_size=eval_size,
-                                     points=points, tol=tol, precision=precision, on_progress=lambda s, loss, *_: bars[-1][1](s, loss),
-                                     on_lambda=lambda row: bars[-1][1](0))
-        finally:
-            for prog, _ in bars:
-                prog.stop()
+        with _bars() as new_bar:
+            updates = []  # the bar of the direction under way is the last
+            results = hop_directions(
+                ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin, release=release, lr=lr,
+                eval_size=eval_size, points=points, tol=tol, precision=precision,
+                on_direction=lambda start, target: updates.append(new_bar(f"{start.name} -> {target.name}",
+                                                                          steps + release)),
+                on_progress=lambda s, loss, *_: updates[-1](s, loss), on_lambda=lambda row: updates[-1](0))
         _write(out, "hop.json", {"directions": results})
         hop_plot(results, fig)
     for res in results:
@@ -280,21 +284,17 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 
 
 def _print_hop(res: dict) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
-                    f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
-                    f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
-                    f"{res['smallest_lambda_landed_at_target_loss']})")
-    for c in ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
-              "barrier to target", "barrier to start", "landed"):
-        t.add_column(c)
-    for r in res["rows"]:
-        t.add_row(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", "yes" if r["loss_within_tol"] else "no",
-                  f"{r['mono_per_N']:.3f}", str(r["dead_count"]),
-                  f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}", f"{100 * r['barrier_to_b_rel']:+.2f}%",
-                  f"{100 * r['barrier_to_a_rel']:+.2f}%", "yes" if r["landed"] else "no")
-    console().print(t)
+    yes = {True: "yes", False: "no"}
+    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
+           f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
+           f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
+           f"{res['smallest_lambda_landed_at_target_loss']})",
+           ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
+            "barrier to target", "barrier to start", "landed"),
+           [(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", yes[r["loss_within_tol"]], f"{r['mono_per_N']:.3f}",
+             str(r["dead_count"]), f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}",
+             f"{100 * r['barrier_to_b_rel']:+.2f}%", f"{100 * r['barrier_to_a_rel']:+.2f}%", yes[r["landed"]])
+            for r in res["rows"]])
 
 
 # ------------------------------------------------------------------ cbft
@@ -325,19 +325,16 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     in_range(margin, "--margin", 0, 1e6, open_lo=True)
     in_range(lr, "--lr", 0, 10, open_lo=True)
     _seed(seed)
-    (ra,) = _load([a], runs_dir)
-    _check_points(points, None, [ra])
+    (ra,) = _load([a], runs_dir, points)
     cfg = _precision(ra, precision)
     require(ra.summary.get("mono_per_N") is not None,
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
     out = _out(out, runs_dir, "cbft", ra.name)
     fig = _fig(out, "cbft", fmt)
     with claim_out(out, "cbft", force=force, inputs=[ra.path]):
-        prog, update = bar(f"cbft {ra.name}", steps + finetune)
-        try:
-            r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control, on_progress=update)
-        finally:
-            prog.stop()
+        with _bars() as new_bar:
+            r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control,
+                         on_progress=new_bar(f"cbft {ra.name}", steps + finetune))
         write_run(out, result_config(cfg, steps, finetune, lr), r.params, ra.params,
                   [{"step": m["step"], "loss": m["loss"]} for m in r.metrics],
                   wall_s=r.wall_s, steps_per_s=steps / r.wall_s if r.wall_s else None)
@@ -376,18 +373,14 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
     in_range(tol, "--tol", 0, 100, open_lo=True)
     check_backend(backend, workers, address)
     dev = _device(device)
-    loaded = _load(run_names(runs_, sweep), runs_dir)
-    _check_points(points, eval_size, loaded)
+    loaded = _load(run_names(runs_, sweep), runs_dir, points, eval_size)
     out = _out(out, runs_dir, "map", sweep.name if sweep else loaded[0].name)
     fig = _fig(out, "map", fmt)
     n = len(loaded)
     with claim_out(out, "map", force=force, inputs=[r.path for r in loaded]):
-        prog, update = bar("pairs", n * (n - 1) // 2)
-        try:
-            res = map_runs(loaded, tol, points, eval_size, on_pair=update, device=dev, backend=backend,
-                           workers=workers, address=address)
-        finally:
-            prog.stop()
+        with _bars() as new_bar:
+            res = map_runs(loaded, tol, points, eval_size, on_pair=new_bar("pairs", n * (n - 1) // 2), device=dev,
+                           backend=backend, workers=workers, address=address)
         _write(out, "map.json", res)
         map_plot(res, fig, title=f"Basin map of {sweep.name if sweep else f'{n} runs'}: aligned barriers")
     _print_map(res, n, tol)
@@ -395,16 +388,13 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
 
 
 def _print_map(res: dict, n: int, tol: float) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)")
-    for c in ("basin", "runs", "mono/N range", "max barrier within", *res["differing_fields"]):
-        t.add_column(c)
-    for i, bsn in enumerate(res["basins"]):
-        lo_hi = bsn["mono_per_N_range"]
-        t.add_row(str(i), str(bsn["size"]), "-" if lo_hi is None else f"{lo_hi[0]:.3f} .. {lo_hi[1]:.3f}",
-                  f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in res["differing_fields"]])
-    console().print(t)
+    fields = res["differing_fields"]
+    _table(f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)",
+           ("basin", "runs", "mono/N range", "max barrier within", *fields),
+           [(str(i), str(bsn["size"]), "-" if bsn["mono_per_N_range"] is None
+             else "{:.3f} .. {:.3f}".format(*bsn["mono_per_N_range"]),
+             f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in fields])
+            for i, bsn in enumerate(res["basins"])])
     console().print("basins at other tolerances (aligned / naive): " + ", ".join(
         f"{100 * r['tol']:g}%: {r['basins']}/{r['basins_naive']}" for r in res["basins_by_tol"]))
 
