@@ -27,11 +27,6 @@ PRECISION = typer.Option(None, "--precision", help="fp32 | bf16 for the training
 FORMAT = typer.Option("png", "--format", help="figure format: png | pdf | svg")
 
 
-def _fig(out: Path, name: str, fmt: str) -> Path:
-    from models.runs import FIGURE_FORMATS
-
-    require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
-    return out / f"{name}.{fmt}"
 MAX_POINTS, MAX_EVAL, MAX_BENDS = 1025, 2**20, 16
 
 
@@ -53,8 +48,20 @@ def _device(name: str) -> str:
     return str(resolve_device(name))
 
 
-def _out(out: Optional[Path], runs_dir: Path, what: str, *names: str) -> Path:
-    return out or runs_dir / "basins" / "-".join([what, *names])
+def _claim(kind: str, out: Optional[Path], runs_dir: Path, runs: list, force: bool, fmt: Optional[str] = None, *,
+           figure: Optional[str] = None, name: Optional[str] = None, resumable: bool = False, inputs=()):
+    """(out, figure path, held claim): --out (default RUNS_DIR/basins/KIND-NAME, NAME the runs' names) claimed
+    for `kind` with the runs and `inputs` as its inputs; FIGURE.FMT (FIGURE defaults to kind) is checked first.
+    Call it after every other input is checked."""
+    from models.runs import FIGURE_FORMATS
+
+    from .rundir import claim_out
+
+    out = out or runs_dir / "basins" / "-".join([kind, name or "-".join(r.name for r in runs)])
+    if fmt is not None:
+        require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+    fig = None if fmt is None else out / f"{figure or kind}.{fmt}"
+    return out, fig, claim_out(out, kind, force=force, resumable=resumable, inputs=[*(r.path for r in runs), *inputs])
 
 
 def _load(names: list[str], runs_dir: Path, points: Optional[int] = None, eval_size: Optional[int] = None):
@@ -126,13 +133,13 @@ def align(a: str = typer.Argument(..., help="reference run A"), b: str = typer.A
           runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """The permutation of B's hidden units that best matches A; writes aligned B as a run dir."""
     from .align import METHODS, aligned_copy
-    from .rundir import claim_out, write_run
+    from .rundir import write_run
 
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ra, rb = _load([a, b], runs_dir)
-    out = _out(out, runs_dir, "align", ra.name, rb.name)
     metrics = rb.metrics()  # read (and checked) before anything is written
-    with claim_out(out, "align", force=force, inputs=[ra.path, rb.path]):
+    out, _, claim = _claim("align", out, runs_dir, [ra, rb], force)
+    with claim:
         _, params, init, result = aligned_copy(ra, rb, method)
         write_run(out, rb.config, params, init, metrics, wall_s=rb.summary.get("wall_s"),
                   steps_per_s=rb.summary.get("steps_per_s"))
@@ -157,14 +164,12 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     from .align import METHODS
     from .interpolate import interpolation_record
     from .plots import interpolation_plot
-    from .rundir import claim_out
 
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ra, rb = _load([a, b], runs_dir, points, eval_size)
     dev = _device(device)
-    out = _out(out, runs_dir, "interpolate", ra.name, rb.name)
-    fig = _fig(out, "interpolation", fmt)
-    with claim_out(out, "interpolate", force=force, inputs=[ra.path, rb.path]):
+    out, fig, claim = _claim("interpolate", out, runs_dir, [ra, rb], force, fmt, figure="interpolation")
+    with claim:
         res = interpolation_record(ra, rb, points, method, eval_size, dev)
         _write(out, "interpolation.json", res)
         interpolation_plot(res, ra, rb, fig)
@@ -200,7 +205,6 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
 
     from .curve import KINDS, curve_record
     from .plots import curve_plot
-    from .rundir import claim_out
 
     require(kind in KINDS, f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     require(1 <= bends <= MAX_BENDS, f"--bends must be in [1, {MAX_BENDS}], got {bends}")
@@ -209,9 +213,8 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
     _seed(seed)
     ra, rb = _load([a, b], runs_dir, points, eval_size)
     ra.config = _precision(ra, precision)
-    out = _out(out, runs_dir, "curve", ra.name, rb.name)
-    fig = _fig(out, "curve", fmt)
-    with claim_out(out, "curve", force=force, inputs=[ra.path, rb.path]):
+    out, fig, claim = _claim("curve", out, runs_dir, [ra, rb], force, fmt)
+    with claim:
         with _bars() as new_bar:
             res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size,
                                         on_progress=new_bar(f"curve {kind}", steps))
@@ -251,7 +254,6 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 
     from .hop import hop_directions
     from .plots import hop_plot
-    from .rundir import claim_out
 
     lams = parse_floats(lambdas, "--lambdas")
     require(all(v >= 0 for v in lams), "--lambdas must be non-negative")
@@ -265,9 +267,9 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     ra, rb = _load([a, b], runs_dir, points, eval_size)
     _precision(ra, precision)
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
-    out = _out(out, runs_dir, "hop", ra.name, rb.name)
-    fig = _fig(out, "hop", fmt)
-    with claim_out(out, "hop", force=force, resumable=True, inputs=[ra.path, rb.path, *(p.path for p in peer_runs)]):
+    out, fig, claim = _claim("hop", out, runs_dir, [ra, rb], force, fmt, resumable=True,
+                             inputs=[p.path for p in peer_runs])
+    with claim:
         with _bars() as new_bar:
             updates = []  # the bar of the direction under way is the last
             results = hop_directions(
@@ -318,7 +320,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     from .cbft import cbft as run_cbft
     from .cbft import cbft_record, result_config
     from .plots import cbft_plot
-    from .rundir import claim_out, write_run
+    from .rundir import write_run
 
     _steps(steps)
     _steps(finetune, "--finetune", 0)
@@ -329,9 +331,8 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     cfg = _precision(ra, precision)
     require(ra.summary.get("mono_per_N") is not None,
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
-    out = _out(out, runs_dir, "cbft", ra.name)
-    fig = _fig(out, "cbft", fmt)
-    with claim_out(out, "cbft", force=force, inputs=[ra.path]):
+    out, fig, claim = _claim("cbft", out, runs_dir, [ra], force, fmt)
+    with claim:
         with _bars() as new_bar:
             r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control,
                          on_progress=new_bar(f"cbft {ra.name}", steps + finetune))
@@ -368,16 +369,14 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
 
     from .map import map_runs, run_names
     from .plots import map_plot
-    from .rundir import claim_out
 
     in_range(tol, "--tol", 0, 100, open_lo=True)
     check_backend(backend, workers, address)
     dev = _device(device)
     loaded = _load(run_names(runs_, sweep), runs_dir, points, eval_size)
-    out = _out(out, runs_dir, "map", sweep.name if sweep else loaded[0].name)
-    fig = _fig(out, "map", fmt)
+    out, fig, claim = _claim("map", out, runs_dir, loaded, force, fmt, name=sweep.name if sweep else loaded[0].name)
     n = len(loaded)
-    with claim_out(out, "map", force=force, inputs=[r.path for r in loaded]):
+    with claim:
         with _bars() as new_bar:
             res = map_runs(loaded, tol, points, eval_size, on_pair=new_bar("pairs", n * (n - 1) // 2), device=dev,
                            backend=backend, workers=workers, address=address)
