@@ -19,6 +19,10 @@ from models.model import NONLINEARITY, PARAM_NAMES, preactivations
 CHUNK = 2048  # rows per block: keeps the per-alpha buffers in cache
 
 
+def on_device(params: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
+    return {n: t.to(device) for n, t in params.items()}
+
+
 def lerp_params(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], a: float) -> dict[str, torch.Tensor]:
     return {n: torch.lerp(pa[n], pb[n], float(a)) for n in PARAM_NAMES}
 
@@ -91,12 +95,11 @@ class LinePath:
 def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, device="cpu",
                 with_mono: bool = True) -> LinePath:
     """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line."""
-    from models.tasks import Task, eval_set, make_task_tensors
+    from models.tasks import EVAL_SIZE, Task, eval_set, make_task_tensors
 
     alphas = np.linspace(0, 1, points).tolist()
-    x, y = eval_set(cfg, device) if eval_size is None else eval_set(cfg, device, eval_size)
-    pa = {n: t.to(device) for n, t in pa.items()}
-    pb = {n: t.to(device) for n, t in pb.items()}
+    x, y = eval_set(cfg, device, EVAL_SIZE if eval_size is None else eval_size)
+    pa, pb = on_device(pa, device), on_device(pb, device)
     loss = path_losses(pa, pb, alphas, x, y, cfg.nonlinearity).tolist()
     mono = None
     if with_mono:
