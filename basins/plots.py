@@ -83,11 +83,9 @@ def _short(run_path: str, mono) -> str:
 def hop_plot(results: list[dict], path: Path) -> None:
     """Per direction: aligned barrier to the target and to the start, mono/N and distance against lambda."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
-    names = ["A -> B", "B -> A"]
-    for i, res in enumerate(results):
-        rows = res["rows"]
+    for i, (res, name) in enumerate(zip(results, ("A -> B", "B -> A"))):
+        rows, c = res["rows"], f"C{i}"
         lam = [max(r["lambda"], 1e-6) for r in rows]
-        c, name = f"C{i}", names[i]
         axes[0].plot(lam, [100 * r["barrier_to_b_rel"] for r in rows], "o-", color=c, label=f"{name}: to target")
         axes[0].plot(lam, [100 * r["barrier_to_a_rel"] for r in rows], "s--", color=c, label=f"{name}: to start")
         axes[1].plot(lam, [r["mono_per_N"] for r in rows], "o-", color=c, label=f"{name}: result")
