@@ -7,7 +7,6 @@ L(A) + margin) and an Adam task step, then `finetune` task-only steps with the l
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -28,47 +27,31 @@ class CbftResult:
 def cbft(anchor: dict[str, torch.Tensor], cfg, steps: int, margin: float, lr: float, seed: int = 0,
          finetune: int = 0, control: bool = False, on_progress=None) -> CbftResult:
     from models.evaluate import eval_loss
-    from models.model import forward
+    from models.model import matmul_precision
     from models.optim import Adam
-    from models.tasks import Task, make_task_tensors, task_loss
 
     from models import seeds
 
-    task = Task(cfg, "cpu", make_task_tensors(cfg))
-    gen = seeds.generator(seed, seeds.CBFT)
-    rng = np.random.default_rng(seed)
+    from .steps import adam_step, batch_loss, cosine, log_step, sampler
+
+    task, gen, rng = sampler(cfg, seed, seeds.CBFT)
     anchor = {n: anchor[n].detach().float() for n in PARAM_NAMES}
     target = eval_loss(anchor, cfg) + margin
     theta = {n: anchor[n].clone().requires_grad_(True) for n in PARAM_NAMES}
     opt_barrier, opt_task = Adam(theta), Adam(theta)
     metrics: list[dict] = []
     t0 = time.perf_counter()
-    from models.model import matmul_precision
-
     with matmul_precision(cfg.precision):
         for step in range(steps + finetune):
             b_loss, t = None, None
             if step < steps and not control:
                 t = 0.5 + 0.5 * float(np.clip(rng.standard_normal(), -0.5, 0.5))
-                x, y = task.sample(cfg.batch, gen)
                 mid = {n: t * anchor[n] + (1 - t) * theta[n] for n in PARAM_NAMES}
-                b_loss = (target - task_loss(forward(mid, x, cfg.nonlinearity), y)).abs()
-                for p in theta.values():
-                    p.grad = None
-                b_loss.backward()
-                opt_barrier.step(lr)
-
-            x, y = task.sample(cfg.batch, gen)
-            loss = task_loss(forward(theta, x, cfg.nonlinearity), y)
-            for p in theta.values():
-                p.grad = None
-            loss.backward()
-            opt_task.step(lr if step < steps else lr * (1 + math.cos(math.pi * (step - steps) / finetune)) / 2)
-            if step % 16 == 0:
-                metrics.append({"step": step, "loss": float(loss.detach()), "t": t,
-                                "barrier_loss": None if b_loss is None else float(b_loss.detach())})
-            if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps + finetune):
-                on_progress(step + 1, float(loss.detach()))
+                b_loss = (target - batch_loss(mid, task, gen, cfg)).abs()
+                adam_step(opt_barrier, b_loss, lr)
+            loss = batch_loss(theta, task, gen, cfg)
+            adam_step(opt_task, loss, lr if step < steps else cosine(lr, step - steps, finetune))
+            log_step(metrics, step, steps + finetune, on_progress, loss=loss, t=t, barrier_loss=b_loss)
     return CbftResult({n: p.detach() for n, p in theta.items()}, metrics, target, time.perf_counter() - t0)
 
 

@@ -5,6 +5,7 @@ only after every input is checked. torch is imported inside commands (fast --hel
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -26,20 +27,11 @@ PRECISION = typer.Option(None, "--precision", help="fp32 | bf16 for the training
 FORMAT = typer.Option("png", "--format", help="figure format: png | pdf | svg")
 
 
-def _fig(out: Path, name: str, fmt: str) -> Path:
-    from models.runs import FIGURE_FORMATS
-
-    require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
-    return out / f"{name}.{fmt}"
 MAX_POINTS, MAX_EVAL, MAX_BENDS = 1025, 2**20, 16
 
 
 def _precision(run, precision: Optional[str]):
-    """The run's config with the training precision asked for (checked)."""
-    from models.config import PRECISIONS
-
-    require(precision is None or precision in PRECISIONS,
-            f"unknown --precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    """The run's config with the training precision asked for (TrainConfig refuses an unknown one)."""
     return run.config if precision is None else run.config.replace(precision=precision)
 
 
@@ -52,12 +44,24 @@ def _device(name: str) -> str:
     return str(resolve_device(name))
 
 
-def _out(out: Optional[Path], runs_dir: Path, what: str, *names: str) -> Path:
-    return out or runs_dir / "basins" / "-".join([what, *names])
+def _claim(kind: str, out: Optional[Path], runs_dir: Path, runs: list, force: bool, fmt: Optional[str] = None, *,
+           figure: Optional[str] = None, name: Optional[str] = None, resumable: bool = False, inputs=()):
+    """(out, figure path, held claim): --out (default RUNS_DIR/basins/KIND-NAME, NAME the runs' names) claimed
+    for `kind` with the runs and `inputs` as its inputs; FIGURE.FMT (FIGURE defaults to kind) is checked first.
+    Call it after every other input is checked."""
+    from models.runs import FIGURE_FORMATS
+
+    from .rundir import claim_out
+
+    out = out or runs_dir / "basins" / "-".join([kind, name or "-".join(r.name for r in runs)])
+    if fmt is not None:
+        require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+    fig = None if fmt is None else out / f"{figure or kind}.{fmt}"
+    return out, fig, claim_out(out, kind, force=force, resumable=resumable, inputs=[*(r.path for r in runs), *inputs])
 
 
-def _load(names: list[str], runs_dir: Path):
-    """Finished runs of one task (checked pairwise against the first)."""
+def _load(names: list[str], runs_dir: Path, points: Optional[int] = None, eval_size: Optional[int] = None):
+    """Finished runs of one task (checked pairwise against the first), then --points and --eval-size."""
     from models.runs import load_run
 
     from .align import check_compatible
@@ -67,15 +71,12 @@ def _load(names: list[str], runs_dir: Path):
     require(len(set(paths)) == len(paths), "each run may be given once")
     for r in loaded[1:]:
         check_compatible(loaded[0], r)
-    return loaded
-
-
-def _check_points(points: int, eval_size: Optional[int], runs: list) -> None:
-    require(3 <= points <= MAX_POINTS, f"--points must be in [3, {MAX_POINTS}], got {points}")
+    require(points is None or 3 <= points <= MAX_POINTS, f"--points must be in [3, {MAX_POINTS}], got {points}")
     if eval_size is not None:
         require(1 <= eval_size <= MAX_EVAL, f"--eval-size must be in [1, {MAX_EVAL}], got {eval_size}")
-        n = runs[0].config.n_features
+        n = loaded[0].config.n_features
         require(eval_size * n <= MAX_ELEMENTS, f"--eval-size {eval_size} x N {n} exceeds {MAX_ELEMENTS} (memory)")
+    return loaded
 
 
 def _seed(seed: int) -> None:
@@ -92,6 +93,32 @@ def _write(out: Path, name: str, obj: dict) -> None:
     write_json(out / name, obj)
 
 
+@contextmanager
+def _bars():
+    """new(name, total) -> update: progress bars that start at their first update (none for a refusal),
+    all stopped on leaving, in the order they were made."""
+    made = []
+
+    def new(name: str, total: int):
+        prog, update = bar(name, total)
+        made.append(prog)
+        return update
+    try:
+        yield new
+    finally:
+        for prog in made:
+            prog.stop()
+
+
+def _table(title: str, columns, rows) -> None:
+    from rich.table import Table
+
+    t = Table(*columns, title=title)
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)
+
+
 # ------------------------------------------------------------------ align
 @app.command()
 @guarded
@@ -102,13 +129,13 @@ def align(a: str = typer.Argument(..., help="reference run A"), b: str = typer.A
           runs_dir: Path = RUNS_DIR, force: bool = FORCE):
     """The permutation of B's hidden units that best matches A; writes aligned B as a run dir."""
     from .align import METHODS, aligned_copy
-    from .rundir import claim_out, write_run
+    from .rundir import write_run
 
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     ra, rb = _load([a, b], runs_dir)
-    out = _out(out, runs_dir, "align", ra.name, rb.name)
     metrics = rb.metrics()  # read (and checked) before anything is written
-    with claim_out(out, "align", force=force, inputs=[ra.path, rb.path]):
+    out, _, claim = _claim("align", out, runs_dir, [ra, rb], force)
+    with claim:
         _, params, init, result = aligned_copy(ra, rb, method)
         write_run(out, rb.config, params, init, metrics, wall_s=rb.summary.get("wall_s"),
                   steps_per_s=rb.summary.get("steps_per_s"))
@@ -133,15 +160,12 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     from .align import METHODS
     from .interpolate import interpolation_record
     from .plots import interpolation_plot
-    from .rundir import claim_out
 
     require(method in METHODS, f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     dev = _device(device)
-    out = _out(out, runs_dir, "interpolate", ra.name, rb.name)
-    fig = _fig(out, "interpolation", fmt)
-    with claim_out(out, "interpolate", force=force, inputs=[ra.path, rb.path]):
+    out, fig, claim = _claim("interpolate", out, runs_dir, [ra, rb], force, fmt, figure="interpolation")
+    with claim:
         res = interpolation_record(ra, rb, points, method, eval_size, dev)
         _write(out, "interpolation.json", res)
         interpolation_plot(res, ra, rb, fig)
@@ -150,18 +174,13 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
 
 
 def _print_barriers(res: dict) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}")
-    for c in ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"):
-        t.add_column(c)
     mid = len(res["alphas"]) // 2
-    for kind in ("naive", "aligned"):
-        mono = res[f"mono_{kind}"]
-        t.add_row(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
-                  f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
-                  "-" if mono is None else f"{mono[mid]:.3f}")
-    console().print(t)
+    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}",
+           ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"),
+           [(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
+             f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
+             "-" if res[f"mono_{kind}"] is None else f"{res[f'mono_{kind}'][mid]:.3f}")
+            for kind in ("naive", "aligned")])
 
 
 # ------------------------------------------------------------------ curve
@@ -182,37 +201,26 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
 
     from .curve import KINDS, curve_record
     from .plots import curve_plot
-    from .rundir import claim_out
 
     require(kind in KINDS, f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     require(1 <= bends <= MAX_BENDS, f"--bends must be in [1, {MAX_BENDS}], got {bends}")
     _steps(steps)
     in_range(lr, "--lr", 0, 10, open_lo=True)
     _seed(seed)
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     ra.config = _precision(ra, precision)
-    out = _out(out, runs_dir, "curve", ra.name, rb.name)
-    fig = _fig(out, "curve", fmt)
-    with claim_out(out, "curve", force=force, inputs=[ra.path, rb.path]):
-        prog, update = bar(f"curve {kind}", steps)
-        try:
-            res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size, on_progress=update)
-        finally:
-            prog.stop()
+    out, fig, claim = _claim("curve", out, runs_dir, [ra, rb], force, fmt)
+    with claim:
+        with _bars() as new_bar:
+            res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size,
+                                        on_progress=new_bar(f"curve {kind}", steps))
         write_tensors(out / "bends.safetensors", tensors)
         _write(out, "curve.json", res)
         curve_plot(res, ra, rb, fig)
-    from rich.table import Table
-
-    t = Table(title=f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps")
-    for c in ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"):
-        t.add_column(c)
-    for name in ("line", "curve"):
-        r = res[name]
-        t.add_row(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
-                  f"{100 * r['barrier_rel']:+.2f}%")
-    console().print(t)
+    _table(f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps",
+           ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"),
+           [(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
+             f"{100 * r['barrier_rel']:+.2f}%") for name, r in (("line", res["line"]), ("curve", res["curve"]))])
     console().print(f"wrote {out}/curve.json, curve.{fmt}, bends.safetensors")
 
 
@@ -242,7 +250,6 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 
     from .hop import hop_directions
     from .plots import hop_plot
-    from .rundir import claim_out
 
     lams = parse_floats(lambdas, "--lambdas")
     require(all(v >= 0 for v in lams), "--lambdas must be non-negative")
@@ -253,25 +260,20 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
         in_range(lr, "--lr", 0, 10, open_lo=True)
     in_range(tol, "--tol", 0, 100, open_lo=True)
     in_range(mono_margin, "--mono-margin", 0, 1)
-    ra, rb = _load([a, b], runs_dir)
-    _check_points(points, eval_size, [ra])
+    ra, rb = _load([a, b], runs_dir, points, eval_size)
     _precision(ra, precision)
     peer_runs = [load_run(p, runs_dir) for p in (peers.split(",") if peers else []) if p.strip()]
-    out = _out(out, runs_dir, "hop", ra.name, rb.name)
-    fig = _fig(out, "hop", fmt)
-    with claim_out(out, "hop", force=force, resumable=True, inputs=[ra.path, rb.path, *(p.path for p in peer_runs)]):
-        bars = []
-
-        def on_direction(start, target):
-            bars.append(bar(f"{start.name} -> {target.name}", steps + release))
-        try:
-            results = hop_directions(ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin,
-                                     on_direction=on_direction, release=release, lr=lr, eval_size=eval_size,
-                                     points=points, tol=tol, precision=precision, on_progress=lambda s, loss, *_: bars[-1][1](s, loss),
-                                     on_lambda=lambda row: bars[-1][1](0))
-        finally:
-            for prog, _ in bars:
-                prog.stop()
+    out, fig, claim = _claim("hop", out, runs_dir, [ra, rb], force, fmt, resumable=True,
+                             inputs=[p.path for p in peer_runs])
+    with claim:
+        with _bars() as new_bar:
+            updates = []  # the bar of the direction under way is the last
+            results = hop_directions(
+                ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin, release=release, lr=lr,
+                eval_size=eval_size, points=points, tol=tol, precision=precision,
+                on_direction=lambda start, target: updates.append(new_bar(f"{start.name} -> {target.name}",
+                                                                          steps + release)),
+                on_progress=lambda s, loss, *_: updates[-1](s, loss), on_lambda=lambda row: updates[-1](0))
         _write(out, "hop.json", {"directions": results})
         hop_plot(results, fig)
     for res in results:
@@ -280,21 +282,17 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 
 
 def _print_hop(res: dict) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
-                    f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
-                    f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
-                    f"{res['smallest_lambda_landed_at_target_loss']})")
-    for c in ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
-              "barrier to target", "barrier to start", "landed"):
-        t.add_column(c)
-    for r in res["rows"]:
-        t.add_row(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", "yes" if r["loss_within_tol"] else "no",
-                  f"{r['mono_per_N']:.3f}", str(r["dead_count"]),
-                  f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}", f"{100 * r['barrier_to_b_rel']:+.2f}%",
-                  f"{100 * r['barrier_to_a_rel']:+.2f}%", "yes" if r["landed"] else "no")
-    console().print(t)
+    yes = {True: "yes", False: "no"}
+    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
+           f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
+           f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
+           f"{res['smallest_lambda_landed_at_target_loss']})",
+           ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
+            "barrier to target", "barrier to start", "landed"),
+           [(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", yes[r["loss_within_tol"]], f"{r['mono_per_N']:.3f}",
+             str(r["dead_count"]), f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}",
+             f"{100 * r['barrier_to_b_rel']:+.2f}%", f"{100 * r['barrier_to_a_rel']:+.2f}%", yes[r["landed"]])
+            for r in res["rows"]])
 
 
 # ------------------------------------------------------------------ cbft
@@ -318,26 +316,22 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
     from .cbft import cbft as run_cbft
     from .cbft import cbft_record, result_config
     from .plots import cbft_plot
-    from .rundir import claim_out, write_run
+    from .rundir import write_run
 
     _steps(steps)
     _steps(finetune, "--finetune", 0)
     in_range(margin, "--margin", 0, 1e6, open_lo=True)
     in_range(lr, "--lr", 0, 10, open_lo=True)
     _seed(seed)
-    (ra,) = _load([a], runs_dir)
-    _check_points(points, None, [ra])
+    (ra,) = _load([a], runs_dir, points)
     cfg = _precision(ra, precision)
     require(ra.summary.get("mono_per_N") is not None,
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
-    out = _out(out, runs_dir, "cbft", ra.name)
-    fig = _fig(out, "cbft", fmt)
-    with claim_out(out, "cbft", force=force, inputs=[ra.path]):
-        prog, update = bar(f"cbft {ra.name}", steps + finetune)
-        try:
-            r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control, on_progress=update)
-        finally:
-            prog.stop()
+    out, fig, claim = _claim("cbft", out, runs_dir, [ra], force, fmt)
+    with claim:
+        with _bars() as new_bar:
+            r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control,
+                         on_progress=new_bar(f"cbft {ra.name}", steps + finetune))
         write_run(out, result_config(cfg, steps, finetune, lr), r.params, ra.params,
                   [{"step": m["step"], "loss": m["loss"]} for m in r.metrics],
                   wall_s=r.wall_s, steps_per_s=steps / r.wall_s if r.wall_s else None)
@@ -371,23 +365,17 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
 
     from .map import map_runs, run_names
     from .plots import map_plot
-    from .rundir import claim_out
 
     in_range(tol, "--tol", 0, 100, open_lo=True)
     check_backend(backend, workers, address)
     dev = _device(device)
-    loaded = _load(run_names(runs_, sweep), runs_dir)
-    _check_points(points, eval_size, loaded)
-    out = _out(out, runs_dir, "map", sweep.name if sweep else loaded[0].name)
-    fig = _fig(out, "map", fmt)
+    loaded = _load(run_names(runs_, sweep), runs_dir, points, eval_size)
+    out, fig, claim = _claim("map", out, runs_dir, loaded, force, fmt, name=sweep.name if sweep else loaded[0].name)
     n = len(loaded)
-    with claim_out(out, "map", force=force, inputs=[r.path for r in loaded]):
-        prog, update = bar("pairs", n * (n - 1) // 2)
-        try:
-            res = map_runs(loaded, tol, points, eval_size, on_pair=update, device=dev, backend=backend,
-                           workers=workers, address=address)
-        finally:
-            prog.stop()
+    with claim:
+        with _bars() as new_bar:
+            res = map_runs(loaded, tol, points, eval_size, on_pair=new_bar("pairs", n * (n - 1) // 2), device=dev,
+                           backend=backend, workers=workers, address=address)
         _write(out, "map.json", res)
         map_plot(res, fig, title=f"Basin map of {sweep.name if sweep else f'{n} runs'}: aligned barriers")
     _print_map(res, n, tol)
@@ -395,16 +383,13 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
 
 
 def _print_map(res: dict, n: int, tol: float) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)")
-    for c in ("basin", "runs", "mono/N range", "max barrier within", *res["differing_fields"]):
-        t.add_column(c)
-    for i, bsn in enumerate(res["basins"]):
-        lo_hi = bsn["mono_per_N_range"]
-        t.add_row(str(i), str(bsn["size"]), "-" if lo_hi is None else f"{lo_hi[0]:.3f} .. {lo_hi[1]:.3f}",
-                  f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in res["differing_fields"]])
-    console().print(t)
+    fields = res["differing_fields"]
+    _table(f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)",
+           ("basin", "runs", "mono/N range", "max barrier within", *fields),
+           [(str(i), str(bsn["size"]), "-" if bsn["mono_per_N_range"] is None
+             else "{:.3f} .. {:.3f}".format(*bsn["mono_per_N_range"]),
+             f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in fields])
+            for i, bsn in enumerate(res["basins"])])
     console().print("basins at other tolerances (aligned / naive): " + ", ".join(
         f"{100 * r['tol']:g}%: {r['basins']}/{r['basins_naive']}" for r in res["basins_by_tol"]))
 

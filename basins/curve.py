@@ -38,74 +38,53 @@ class CurveResult:
 
 
 def train_curve(pa, pb, cfg, kind: str = "bezier", bends: int = 1, steps: int = 2048, lr: float = 1e-3,
-                batch: int | None = None, seed: int = 0, on_progress=None) -> CurveResult:
+                seed: int = 0, on_progress=None) -> CurveResult:
     """Train the bends with Adam (lr annealed once by a cosine) on the task's own sampler."""
-    from models.model import forward
+    from models.model import matmul_precision
     from models.optim import Adam
-    from models.tasks import Task, make_task_tensors, task_loss
 
     from models import seeds
 
-    task = Task(cfg, "cpu", make_task_tensors(cfg))
-    gen = seeds.generator(seed, seeds.CURVE)
-    tgen = np.random.default_rng(seed)
+    from .steps import adam_step, batch_loss, cosine, log_step, sampler
+
+    task, gen, tgen = sampler(cfg, seed, seeds.CURVE)
     bend_params = [{n: torch.lerp(pa[n], pb[n], i / (bends + 1)).clone().requires_grad_(True) for n in pa}
                    for i in range(1, bends + 1)]
-    flat = {f"{i}.{n}": t for i, b in enumerate(bend_params) for n, t in b.items()}
-    opt = Adam(flat)
+    opt = Adam({f"{i}.{n}": t for i, b in enumerate(bend_params) for n, t in b.items()})
     history = []
-    batch = batch or cfg.batch
-    from models.model import matmul_precision
-
     with matmul_precision(cfg.precision):
         for step in range(steps):
             t = float(tgen.uniform())
-            params = curve_point([pa, *bend_params, pb], t, kind)
-            x, y = task.sample(batch, gen)
-            loss = task_loss(forward(params, x, cfg.nonlinearity), y)
-            for p in flat.values():
-                p.grad = None
-            loss.backward()
-            opt.step(lr * (1 + math.cos(math.pi * step / steps)) / 2)
-            if step % 16 == 0:
-                history.append({"step": step, "t": t, "loss": float(loss.detach())})
-            if on_progress is not None and ((step + 1) % 64 == 0 or step + 1 == steps):
-                on_progress(step + 1, float(loss.detach()))
+            loss = batch_loss(curve_point([pa, *bend_params, pb], t, kind), task, gen, cfg)
+            adam_step(opt, loss, cosine(lr, step, steps))
+            log_step(history, step, steps, on_progress, t=t, loss=loss)
     return CurveResult([{n: t.detach() for n, t in b.items()} for b in bend_params], history)
 
 
-def _integral(t, y) -> float:
-    """Trapezoid rule (the curve's t runs over [0, 1], so this is also the mean loss along it)."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    return float(((y[1:] + y[:-1]) / 2 * np.diff(t)).sum())
+def _stats(ts, loss, bars: dict) -> dict:
+    """Max, mean and trapezoid integral of the loss along a path (t runs over [0, 1], so the integral is also
+    the mean loss along it), with the path's barriers."""
+    return {"max": float(np.max(loss)), "mean": float(np.mean(loss)), "integral": float(np.trapezoid(loss, ts)),
+            **bars}
 
 
 def evaluate_curve(pa, pb, bends, cfg, kind: str, points: int = EVAL_POINTS, eval_size: int | None = None) -> dict:
     """Eval loss and mono/N at `points` values of t, with the straight line's at the same t for reference."""
     from models.evaluate import eval_loss
-    from models.metric import measure
     from models.tasks import Task, make_task_tensors
 
-    from .interpolate import barriers, linear_path
+    from .interpolate import barriers, linear_path, mono_along
 
     ts = np.linspace(0, 1, points)
     single = Task(cfg, "cpu", make_task_tensors(cfg)).single_feature_inputs()
-    loss, mono = [], []
-    for t in ts:
-        p = curve_point([pa, *bends, pb], float(t), kind)
-        loss.append(eval_loss(p, cfg, "cpu", eval_size))
-        m = measure(p, single, cfg.nonlinearity)
-        mono.append(None if m is None else m.mono_count / cfg.n_features)
+
+    def along():  # the parameters at each t, made one at a time (a model may be large)
+        return (curve_point([pa, *bends, pb], float(t), kind) for t in ts)
+    loss = [eval_loss(p, cfg, "cpu", eval_size) for p in along()]
     line = linear_path(pa, pb, cfg, points, eval_size)
-    loss_arr = np.asarray(loss)
-    return {
-        "t": ts.tolist(), "loss_curve": loss, "mono_curve": mono if mono[0] is not None else None,
-        "loss_line": line.loss, "mono_line": line.mono,
-        "curve": {"max": float(loss_arr.max()), "mean": float(loss_arr.mean()),
-                  "integral": _integral(ts, loss_arr), **barriers(ts, loss)},
-        "line": {"max": float(np.max(line.loss)), "mean": float(np.mean(line.loss)),
-                 "integral": _integral(ts, line.loss), **line.barriers},
-    }
+    mono = mono_along(along(), single, cfg.nonlinearity, cfg.n_features)
+    return {"t": ts.tolist(), "loss_curve": loss, "mono_curve": mono, "loss_line": line.loss, "mono_line": line.mono,
+            "curve": _stats(ts, loss, barriers(ts, loss)), "line": _stats(ts, line.loss, line.barriers)}
 
 
 def curve_record(ra, rb, kind: str = "bezier", bends: int = 1, steps: int = 2048, lr: float = 1e-3, seed: int = 0,

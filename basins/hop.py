@@ -32,10 +32,6 @@ def pull(target: dict[str, torch.Tensor], lam: float, until: int | None = None):
     return hook
 
 
-def lambda_dir(out: Path, lam: float) -> Path:
-    return Path(out) / f"lambda_{lam:g}"
-
-
 def aligned_barrier(pa, pb, cfg, points: int, eval_size: int | None) -> dict:
     """Weight-match pb to pa, then the barriers of the straight path."""
     pb = permute(pb, align(pa, pb, "weight").perm)
@@ -52,12 +48,11 @@ def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release:
     target = permute(b.params, align_runs(a, b, "weight").perm)
     cfg = a.config.replace(steps=steps + release, bias_decay=0.0, lr=lr or a.config.lr,
                            precision=precision or a.config.precision)
-    mono_b = b.summary["mono_per_N"]
     lo, hi = mono_range if mono_range is not None else mono_seed_range([b])
     start = distance(a.params, target)
     rows = []
     for lam in lambdas:
-        d = lambda_dir(out, lam)
+        d = Path(out) / f"lambda_{lam:g}"
         if is_finished(d) and read_config(d) != cfg:
             raise RunError(f"{d} was trained with other settings than these (steps, lr or start); "
                            "pass --force to start the hop afresh")
@@ -78,18 +73,17 @@ def hop(a: Run, b: Run, lambdas: list[float], steps: int, out: Path, *, release:
         rows.append(row)
         if on_lambda is not None:
             on_lambda(row)
-    landed = [r["lambda"] for r in rows if r["landed"]]
     return {"a": str(a.path), "b": str(b.path), "steps": steps, "release": release, "lr": cfg.lr,
             "tol": tol, "b_mono_range": [lo, hi],
-            "a_mono_per_N": a.summary["mono_per_N"], "b_mono_per_N": mono_b,
+            "a_mono_per_N": a.summary["mono_per_N"], "b_mono_per_N": b.summary["mono_per_N"],
             "a_loss": a.summary["final_loss"], "b_loss": b.summary["final_loss"],
-            "smallest_lambda_landed": min(landed) if landed else None,
+            "smallest_lambda_landed": min((r["lambda"] for r in rows if r["landed"]), default=None),
             "smallest_lambda_landed_at_target_loss": min((r["lambda"] for r in rows if r["landed"]
                                                           and r["loss_within_tol"]), default=None),
             "rows": rows,
             "definition": "loss + lambda * sum over W1, b1, W2 of ||theta - pi(theta_B)||^2; "
-                          "pull for `steps` steps, then `release` steps without it; landed: aligned barrier_rel to B < tol "
-                          "and mono/N in B's seed range; loss_within_tol: loss <= (1 + tol) x B's"}
+                          "pull for `steps` steps, then `release` steps without it; landed: aligned barrier_rel to B "
+                          "< tol and mono/N in B's seed range; loss_within_tol: loss <= (1 + tol) x B's"}
 
 
 def mono_seed_range(peers: list[Run], margin: float = 0.02) -> tuple[float, float]:

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.metric import measure
+from models.metric import measure, metric_applies
 from models.model import NONLINEARITY, PARAM_NAMES, preactivations
 
 CHUNK = 2048  # rows per block: keeps the per-alpha buffers in cache
+
+
+def on_device(params: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
+    return {n: t.to(device) for n, t in params.items()}
 
 
 def lerp_params(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], a: float) -> dict[str, torch.Tensor]:
@@ -51,16 +55,11 @@ def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas
     return totals.cpu().numpy() / x.shape[0]
 
 
-def path_mono(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, single: torch.Tensor,
-              nonlinearity: str, n_features: int) -> list[float] | None:
-    """mono/N at every alpha; None where the metric does not apply (non-ReLU)."""
-    out = []
-    for a in alphas:
-        m = measure(lerp_params(pa, pb, a), single, nonlinearity)
-        if m is None:
-            return None
-        out.append(m.mono_count / n_features)
-    return out
+def mono_along(models, single: torch.Tensor, nonlinearity: str, n_features: int) -> list[float] | None:
+    """mono/N of each parameter set along a path; None where the metric does not apply (non-ReLU)."""
+    if not metric_applies(nonlinearity):
+        return None
+    return [measure(p, single, nonlinearity).mono_count / n_features for p in models]
 
 
 def barriers(alphas, losses) -> dict[str, float]:
@@ -91,17 +90,16 @@ class LinePath:
 def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, device="cpu",
                 with_mono: bool = True) -> LinePath:
     """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line."""
-    from models.tasks import Task, eval_set, make_task_tensors
+    from models.tasks import EVAL_SIZE, Task, eval_set, make_task_tensors
 
     alphas = np.linspace(0, 1, points).tolist()
-    x, y = eval_set(cfg, device) if eval_size is None else eval_set(cfg, device, eval_size)
-    pa = {n: t.to(device) for n, t in pa.items()}
-    pb = {n: t.to(device) for n, t in pb.items()}
+    x, y = eval_set(cfg, device, EVAL_SIZE if eval_size is None else eval_size)
+    pa, pb = on_device(pa, device), on_device(pb, device)
     loss = path_losses(pa, pb, alphas, x, y, cfg.nonlinearity).tolist()
     mono = None
     if with_mono:
         single = Task(cfg, device, make_task_tensors(cfg)).single_feature_inputs()
-        mono = path_mono(pa, pb, alphas, single, cfg.nonlinearity, cfg.n_features)
+        mono = mono_along((lerp_params(pa, pb, a) for a in alphas), single, cfg.nonlinearity, cfg.n_features)
     return LinePath(alphas, loss, mono)
 
 

@@ -7,6 +7,7 @@ whose relative aligned barrier (barrier / mean endpoint loss) is below `tol`; a 
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 from models.runs import Run
 
 from .align import align, check_compatible, permute
-from .interpolate import barriers, path_losses
+from .interpolate import barriers, on_device, path_losses
 
 SKIP_FIELDS = {"seed", "preset", "device"}
 
@@ -39,7 +40,7 @@ def barrier_matrix(runs: list[Run], points: int = 9, eval_size: int = 16384, on_
         check_compatible(runs[0], r)
     cfg = runs[0].config
     x, y = eval_set(cfg, device, eval_size)
-    ends = [float(path_losses(*[_on(r.params, device)] * 2, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
+    ends = [float(path_losses(*[on_device(r.params, device)] * 2, [0.0], x, y, cfg.nonlinearity)[0]) for r in runs]
     n = len(runs)
     if executor is None:
         rows = (_row(runs, i, ends, points, x, y) for i in range(n - 1))
@@ -66,7 +67,8 @@ def _row(runs: list, i: int, ends: list[float], points: int, x, y) -> list[tuple
         pa, pb = runs[i].params, runs[j].params
         b = {}
         for kind, q in (("naive", pb), ("aligned", permute(pb, align(pa, pb, "weight").perm))):
-            loss = [ends[i], *path_losses(_on(pa, x.device), _on(q, x.device), alphas[1:-1], x, y, nl), ends[j]]
+            loss = [ends[i], *path_losses(on_device(pa, x.device), on_device(q, x.device), alphas[1:-1], x, y, nl),
+                    ends[j]]
             bb = barriers(alphas, loss)
             b[kind], b[kind + "_rel"] = bb["barrier"], bb["barrier_rel"]
         res.append((i, j, b))
@@ -82,10 +84,6 @@ def _row_task(item: tuple) -> list[tuple[int, int, dict]]:
     runs = [None] * i + [load_run(p) for p in paths[i:]]
     x, y = eval_set(runs[i].config, device, eval_size)
     return _row(runs, i, ends, points, x, y)
-
-
-def _on(params: dict, device) -> dict:
-    return {n: t.to(device) for n, t in params.items()}
 
 
 def _outcome(item, result, error):
@@ -157,14 +155,8 @@ def map_runs(runs: list[Run], tol: float = 0.05, points: int = 9, eval_size: int
     on_pair(count done) after each pair."""
     from models.executor import make_executor
 
-    done = 0
-
-    def counted(i, j):
-        nonlocal done
-        done += 1
-        if on_pair is not None:
-            on_pair(done)
-    if backend == "local" and workers == 1:
-        return basin_map(runs, tol, points, eval_size, on_pair=counted, device=device)
-    with make_executor(backend, workers, address) as ex:
+    done = itertools.count(1)
+    counted = None if on_pair is None else lambda i, j: on_pair(next(done))
+    in_process = backend == "local" and workers == 1
+    with contextlib.nullcontext() if in_process else make_executor(backend, workers, address) as ex:
         return basin_map(runs, tol, points, eval_size, on_pair=counted, executor=ex, device=device)

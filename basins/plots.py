@@ -13,61 +13,67 @@ from models.plots import describe  # noqa: E402
 from models.runs import save_figure  # noqa: E402
 
 
-def _label(name: str, cfg, summary: dict) -> str:
-    mono = summary.get("mono_per_N")
-    return f"{name} (mono/N {mono:.2f}, loss {summary['final_loss']:.4f})" if mono is not None else name
+def _label(run) -> str:
+    mono = run.summary.get("mono_per_N")
+    return f"{run.name} (mono/N {mono:.2f}, loss {run.summary['final_loss']:.4f})" if mono is not None else run.name
 
 
 def _pair_title(what: str, a, b) -> str:
-    return (f"{what}\nA = {_label(a.name, a.config, a.summary)}: {describe(a.config)}\n"
-            f"B = {_label(b.name, b.config, b.summary)}: {describe(b.config)}")
+    return f"{what}\nA = {_label(a)}: {describe(a.config)}\nB = {_label(b)}: {describe(b.config)}"
+
+
+def _save(fig, path: Path, axes=(), legend_size: int = 7) -> None:
+    """Legends and grids on `axes`, then the figure written (atomically) and closed."""
+    for ax in axes:
+        ax.legend(fontsize=legend_size)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def _along_path(ax_loss, ax_mono, x, series, xlabel: str, loss_title: str = "loss along the path",
+                mono_title: str = "monosemanticity along the path", **style) -> None:
+    """Eval loss (ax_loss) and mono/N (ax_mono) against the path's parameter, one line per
+    (line style, loss label, loss, mono label, mono) in series; mono None where the metric does not apply."""
+    for ls, loss_label, loss, mono_label, mono in series:
+        ax_loss.plot(x, loss, ls, label=loss_label, **style)
+        if mono is not None:
+            ax_mono.plot(x, mono, ls, label=mono_label, **style)
+    ax_loss.set(xlabel=xlabel, ylabel="eval loss", title=loss_title)
+    ax_mono.set(xlabel=xlabel, ylabel="monosemantic neurons / N", title=mono_title)
+
+
+def _naive_and_aligned(res: dict, loss_label) -> list[tuple]:
+    """_along_path's series for a record with a naive and an aligned straight path."""
+    return [(ls, loss_label(kind), res[f"loss_{kind}"], kind, res[f"mono_{kind}"])
+            for kind, ls in (("naive", "--"), ("aligned", "-"))]
 
 
 def interpolation_plot(res: dict, a, b, path: Path) -> None:
     """Loss and mono/N along the straight path from A to B, naive and after alignment."""
-    al = res["alphas"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for kind, style in (("naive", "--"), ("aligned", "-")):
-        bar = res[f"barrier_{kind}"]
-        axes[0].plot(al, res[f"loss_{kind}"], style, marker="o", ms=3,
-                     label=f"{kind} (barrier {bar:+.4f}, {100 * res[f'barrier_{kind}_rel']:+.1f}%)")
-        if res[f"mono_{kind}"] is not None:
-            axes[1].plot(al, res[f"mono_{kind}"], style, marker="o", ms=3, label=kind)
+    series = _naive_and_aligned(res, lambda kind: f"{kind} (barrier {res[f'barrier_{kind}']:+.4f}, "
+                                                  f"{100 * res[f'barrier_{kind}_rel']:+.1f}%)")
+    _along_path(*axes, res["alphas"], series, "alpha  (0 = A, 1 = B)", marker="o", ms=3)
     ends = [res["loss_aligned"][0], res["loss_aligned"][-1]]
     axes[0].plot([0, 1], ends, ":", color="grey", label="linear blend of endpoint losses")
-    axes[0].set(xlabel="alpha  (0 = A, 1 = B)", ylabel="eval loss", title="loss along the path")
-    axes[1].set(xlabel="alpha  (0 = A, 1 = B)", ylabel="monosemantic neurons / N", title="monosemanticity along the path")
     if res["mono_aligned"] is None:
         axes[1].text(0.5, 0.5, "metric undefined for this nonlinearity", ha="center", transform=axes[1].transAxes)
-    for ax in axes:
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
     fig.suptitle(_pair_title(f"Linear interpolation, naive vs {res['method']}-matched", a, b), fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _save(fig, path, axes, 8)
 
 
 def curve_plot(res: dict, a, b, path: Path) -> None:
-    t = res["t"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    axes[0].plot(t, res["loss_line"], "--", label=f"straight line (barrier {res['line']['barrier']:+.4f})")
-    axes[0].plot(t, res["loss_curve"], "-", label=f"trained {res['kind']}, {res['bends']} bend(s) "
-                                                 f"(barrier {res['curve']['barrier']:+.4f})")
-    axes[0].set(xlabel="t  (0 = A, 1 = aligned B)", ylabel="eval loss", title="loss along the path")
-    if res["mono_curve"] is not None:
-        axes[1].plot(t, res["mono_line"], "--", label="straight line")
-        axes[1].plot(t, res["mono_curve"], "-", label=f"trained {res['kind']}")
-    axes[1].set(xlabel="t  (0 = A, 1 = aligned B)", ylabel="monosemantic neurons / N",
-                title="monosemanticity along the path")
-    for ax in axes:
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+    _along_path(*axes, res["t"], [
+        ("--", f"straight line (barrier {res['line']['barrier']:+.4f})", res["loss_line"], "straight line",
+         res["mono_line"]),
+        ("-", f"trained {res['kind']}, {res['bends']} bend(s) (barrier {res['curve']['barrier']:+.4f})",
+         res["loss_curve"], f"trained {res['kind']}", res["mono_curve"])], "t  (0 = A, 1 = aligned B)")
     fig.suptitle(_pair_title(f"Curve vs line between A and weight-matched B ({res['steps']} training steps)", a, b),
                  fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _save(fig, path, axes, 8)
 
 
 def _short(run_path: str, mono) -> str:
@@ -77,11 +83,9 @@ def _short(run_path: str, mono) -> str:
 def hop_plot(results: list[dict], path: Path) -> None:
     """Per direction: aligned barrier to the target and to the start, mono/N and distance against lambda."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
-    names = ["A -> B", "B -> A"]
-    for i, res in enumerate(results):
-        rows = res["rows"]
+    for i, (res, name) in enumerate(zip(results, ("A -> B", "B -> A"))):
+        rows, c = res["rows"], f"C{i}"
         lam = [max(r["lambda"], 1e-6) for r in rows]
-        c, name = f"C{i}", names[i]
         axes[0].plot(lam, [100 * r["barrier_to_b_rel"] for r in rows], "o-", color=c, label=f"{name}: to target")
         axes[0].plot(lam, [100 * r["barrier_to_a_rel"] for r in rows], "s--", color=c, label=f"{name}: to start")
         axes[1].plot(lam, [r["mono_per_N"] for r in rows], "o-", color=c, label=f"{name}: result")
@@ -96,15 +100,11 @@ def hop_plot(results: list[dict], path: Path) -> None:
     axes[2].set(ylabel="||theta - pi(theta_target)|| / at start", title="distance to the aligned target")
     for ax in axes:
         ax.set(xscale="log", xlabel="lambda (0 plotted at 1e-6)")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
     r0 = results[0]
     fig.suptitle(f"Hop: train the start with loss + lambda ||theta - pi(theta_target)||^2 for {r0['steps']} steps "
                  f"at lr {r0['lr']:g}, then {r0['release']} steps without the pull\n"
                  f"A = {_short(r0['a'], r0['a_mono_per_N'])},  B = {_short(r0['b'], r0['b_mono_per_N'])}", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _save(fig, path, axes)
 
 
 def cbft_plot(res: dict, a, path: Path) -> None:
@@ -118,26 +118,16 @@ def cbft_plot(res: dict, a, path: Path) -> None:
     if not res["control"]:
         axes[0].axhline(res["target"], color="grey", ls=":", label="target loss on the path")
     axes[0].set(xlabel="step", ylabel="loss", yscale="log", title="training")
-    for kind, style in (("naive", "--"), ("aligned", "-")):
-        axes[1].plot(res["alphas"], res[f"loss_{kind}"], style, marker="o", ms=3,
-                     label=f"{kind} (barrier {res[f'barrier_{kind}']:+.4f})")
-        if res[f"mono_{kind}"] is not None:
-            axes[2].plot(res["alphas"], res[f"mono_{kind}"], style, marker="o", ms=3, label=kind)
-    axes[1].set(xlabel="alpha  (0 = A, 1 = CBFT result)", ylabel="eval loss", title="loss on the line from A")
-    axes[2].set(xlabel="alpha  (0 = A, 1 = CBFT result)", ylabel="monosemantic neurons / N",
-                title=f"mono/N: A {res['mono_before']:.3f} -> {res['mono_after']:.3f}")
-    for ax in axes:
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
+    series = _naive_and_aligned(res, lambda kind: f"{kind} (barrier {res[f'barrier_{kind}']:+.4f})")
+    _along_path(*axes[1:], res["alphas"], series, "alpha  (0 = A, 1 = CBFT result)", "loss on the line from A",
+                f"mono/N: A {res['mono_before']:.3f} -> {res['mono_after']:.3f}", marker="o", ms=3)
     if res["control"]:
         what, recipe = "Control (task-only Adam, no barrier steps)", f"{res['steps']} steps"
     else:
         what, recipe = "Connectivity-based fine-tuning", f"margin {res['margin']}, {res['steps']} step pairs"
-    fig.suptitle(f"{what} from A = {_label(a.name, a.config, a.summary)}\n{describe(a.config)}; {recipe} + "
+    fig.suptitle(f"{what} from A = {_label(a)}\n{describe(a.config)}; {recipe} + "
                  f"{res['finetune']} task-only steps, Adam lr {res['lr']:g}", fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _save(fig, path, axes)
 
 
 def map_plot(res: dict, path: Path, title: str = "") -> None:
@@ -175,6 +165,4 @@ def map_plot(res: dict, path: Path, title: str = "") -> None:
     fig.colorbar(im, ax=ax, fraction=0.04, label="aligned barrier (% of endpoint mean loss; log scale above the tolerance)")
     ax.set_title(f"{title}\n{len(res['components'])} basins at tol {100 * res['tol']:g}% "
                  f"(red boxes: connected components)", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _save(fig, path)

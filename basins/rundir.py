@@ -25,11 +25,6 @@ def claim_out(out: Path, kind: str, *, force: bool, inputs=(), resumable: bool =
     return rd
 
 
-def check_out(out: Path, kind: str, *, force: bool, inputs=(), resumable: bool = False) -> None:
-    """claim_out's refusals without writing anything."""
-    ResultDir(out, kind, DONE[kind]).check(force=force, resume=resumable and not force, inputs=inputs)
-
-
 def write_run(out: Path, cfg: TrainConfig, params: dict[str, torch.Tensor], init: dict[str, torch.Tensor],
               metrics: list[dict], *, wall_s: float | None = None, steps_per_s: float | None = None) -> dict:
     """A complete run dir in the claimed `out` for params that basins made (not trained by models.train):
