@@ -2,7 +2,8 @@
 
 Permuting hidden units leaves the model's function unchanged. Weight matching is one exact linear
 assignment over u[j] = [W1[j], b1[j], W2[:, j]]; activation matching maximises the summed correlation of
-hidden activations on a draw of ACTIVATION_SAMPLES inputs from the task's eval stream. `perm[j]` is the
+hidden activations on a draw of ACTIVATION_SAMPLES inputs from the task's eval stream; STE matching
+(basins.ste) learns the permutation from the midpoint's loss. `perm[j]` is the
 unit of B put at position j: aligned B = permute(B, perm). See docs/science.md.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from models.model import PARAM_NAMES
 from models.runs import Run, RunError
 
-METHODS = ("weight", "activation")
+METHODS = ("weight", "activation", "ste")
 ACTIVATION_SAMPLES = 8192
 
 
@@ -89,7 +90,8 @@ class Alignment:
     method: str
     perm: np.ndarray
     objective_before: float  # the matching objective at the identity permutation
-    objective_after: float  # ... and at perm; weight: summed inner products, activation: mean correlation
+    objective_after: float  # ... and at perm; weight: summed inner products, activation: mean correlation,
+    # ste: the midpoint's loss on a probe batch (lower is better)
 
     def to_dict(self) -> dict:
         return {"method": self.method, "permutation": self.perm.tolist(),
@@ -102,6 +104,8 @@ def align(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], method: str 
     """The permutation of B's hidden units that best matches A (x: inputs for activation matching)."""
     if method not in METHODS:
         raise RunError(f"unknown alignment method {method!r}: use one of {', '.join(METHODS)}")
+    if method == "ste":
+        raise ValueError("STE matching trains on the task: use align_runs")
     if method == "weight":
         score = weight_score(pa, pb)
         norm = 1.0
@@ -121,6 +125,11 @@ def align_runs(a: Run, b: Run, method: str = "weight") -> Alignment:
     from models.tasks import eval_set
 
     check_compatible(a, b)
+    if method == "ste":
+        from .ste import ste_permutation
+
+        perm, before, after = ste_permutation(a.params, b.params, a.config)
+        return Alignment("ste", perm, before, after)
     x = eval_set(a.config, "cpu", ACTIVATION_SAMPLES)[0] if method == "activation" else None
     return align(a.params, b.params, method, x, a.config.nonlinearity)
 

@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import bar, console, guarded, in_range, parse_floats
+from models.clikit import bar, console, guarded, in_range, num, parse_floats, print_table
 from models.config import LIMITS, MAX_ELEMENTS, ConfigError, require
 
 app = make_app((
@@ -110,20 +110,11 @@ def _bars():
             prog.stop()
 
 
-def _table(title: str, columns, rows) -> None:
-    from rich.table import Table
-
-    t = Table(*columns, title=title)
-    for row in rows:
-        t.add_row(*row)
-    console().print(t)
-
-
 # ------------------------------------------------------------------ align
 @app.command()
 @guarded
 def align(a: str = typer.Argument(..., help="reference run A"), b: str = typer.Argument(..., help="run B to permute"),
-          method: str = typer.Option("weight", help="weight | activation"),
+          method: str = typer.Option("weight", help="weight | activation | ste (learned from the midpoint loss)"),
           out: Optional[Path] = typer.Option(None, "--out", help="run dir for aligned B (+ alignment.json); "
                                                                  "default RUNS_DIR/basins/align-A-B"),
           runs_dir: Path = RUNS_DIR, force: bool = FORCE):
@@ -151,7 +142,9 @@ def align(a: str = typer.Argument(..., help="reference run A"), b: str = typer.A
 @guarded
 def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = typer.Argument(..., help="run B (alpha 1)"),
                 points: int = typer.Option(33, "--points", help="alphas from 0 to 1"),
-                method: str = typer.Option("weight", help="alignment: weight | activation"),
+                method: str = typer.Option("weight", help="alignment: weight | activation | ste"),
+                repair: bool = typer.Option(False, "--repair", help="also the aligned path after REPAIR (each "
+                                            "unit's pre-activation std reset to the endpoints' blend)"),
                 eval_size: Optional[int] = typer.Option(None, "--eval-size", help="eval samples (default: the "
                                                                                    "task's full 2^16 eval set)"),
                 out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/interpolate-A-B"),
@@ -166,7 +159,7 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
     dev = _device(device)
     out, fig, claim = _claim("interpolate", out, runs_dir, [ra, rb], force, fmt, figure="interpolation")
     with claim:
-        res = interpolation_record(ra, rb, points, method, eval_size, dev)
+        res = interpolation_record(ra, rb, points, method, eval_size, dev, repair=repair)
         _write(out, "interpolation.json", res)
         interpolation_plot(res, ra, rb, fig)
     _print_barriers(res)
@@ -175,12 +168,47 @@ def interpolate(a: str = typer.Argument(..., help="run A (alpha 0)"), b: str = t
 
 def _print_barriers(res: dict) -> None:
     mid = len(res["alphas"]) // 2
-    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}",
-           ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"),
-           [(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
-             f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
-             "-" if res[f"mono_{kind}"] is None else f"{res[f'mono_{kind}'][mid]:.3f}")
-            for kind in ("naive", "aligned")])
+    print_table(f"{Path(res['a']).name} -> {Path(res['b']).name}",
+                ("path", "barrier", "barrier (rel)", "barrier_mean", "barrier_mean (rel)", "mono/N at alpha 0.5"),
+                [(kind, f"{res[f'barrier_{kind}']:+.5f}", f"{100 * res[f'barrier_{kind}_rel']:+.2f}%",
+                  f"{res[f'barrier_{kind}_mean']:+.5f}", f"{100 * res[f'barrier_{kind}_mean_rel']:+.2f}%",
+                  "-" if res[f"mono_{kind}"] is None else f"{res[f'mono_{kind}'][mid]:.3f}")
+                 for kind in ("naive", "aligned", "repaired") if f"loss_{kind}" in res])
+
+
+# ------------------------------------------------------------------ plane
+@app.command()
+@guarded
+def plane(a: str = typer.Argument(..., help="run A (the origin)"), b: str = typer.Argument(..., help="run B"),
+          c: Optional[str] = typer.Argument(None, help="run C (or give --curve)"),
+          curve: Optional[Path] = typer.Option(None, "--curve", help="a `basins curve A B` result: C is its bend"),
+          grid: int = typer.Option(21, "--grid", help="points per side of the grid"),
+          margin: float = typer.Option(0.2, "--margin", help="the grid extends this fraction beyond the three points"),
+          eval_size: int = typer.Option(2**14, "--eval-size", help="eval samples per grid point"),
+          out: Optional[Path] = typer.Option(None, "--out", help="default RUNS_DIR/basins/plane-A-B-C"),
+          device: str = DEVICE, fmt: str = FORMAT, runs_dir: Path = RUNS_DIR, force: bool = FORCE):
+    """Loss and mono/N over the plane through A, B and C (or a curve's bend), B and C weight-matched to A."""
+    from .plane import curve_bend, plane_record
+    from .plots import plane_plot
+
+    require((c is None) != (curve is None), "give a third run C or --curve DIR (one of them)")
+    require(3 <= grid <= 101, f"--grid must be in [3, 101], got {grid}")
+    in_range(margin, "--margin", 0, 2)
+    runs = _load([a, b] + ([c] if c else []), runs_dir, None, eval_size)
+    dev = _device(device)
+    bend = curve_bend(curve, *runs) if curve is not None else None
+    name = "-".join(r.name for r in runs) + ("" if c else f"-{curve.name}")
+    out, fig, claim = _claim("plane", out, runs_dir, runs, force, fmt, name=name,
+                             inputs=[curve] if curve is not None else [])
+    with claim:
+        res = plane_record(runs[0], runs[1], runs[2] if c else None, bend, str(curve), grid, margin, eval_size, dev)
+        _write(out, "plane.json", res)
+        plane_plot(res, runs[0], runs[1], fig)
+    print_table(f"plane through {runs[0].name}, {runs[1].name} and {Path(res['c']).name if c else 'the bend'}",
+                ("point", "x", "y", "eval loss", "mono/N"),
+                [(k, f"{v['x']:.3f}", f"{v['y']:.3f}", f"{v['loss']:.5f}", num(v["mono_per_N"], ".3f"))
+                 for k, v in res["points"].items()])
+    console().print(f"wrote {out}/plane.json, plane.{fmt}")
 
 
 # ------------------------------------------------------------------ curve
@@ -217,10 +245,10 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
         write_tensors(out / "bends.safetensors", tensors)
         _write(out, "curve.json", res)
         curve_plot(res, ra, rb, fig)
-    _table(f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps",
-           ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"),
-           [(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
-             f"{100 * r['barrier_rel']:+.2f}%") for name, r in (("line", res["line"]), ("curve", res["curve"]))])
+    print_table(f"{ra.name} -> {rb.name}: {kind}, {bends} bend(s), {steps} steps",
+                ("path", "max loss", "mean loss", "integral", "barrier", "barrier (rel)"),
+                [(name, f"{r['max']:.5f}", f"{r['mean']:.5f}", f"{r['integral']:.5f}", f"{r['barrier']:+.5f}",
+                  f"{100 * r['barrier_rel']:+.2f}%") for name, r in (("line", res["line"]), ("curve", res["curve"]))])
     console().print(f"wrote {out}/curve.json, curve.{fmt}, bends.safetensors")
 
 
@@ -283,16 +311,16 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
 
 def _print_hop(res: dict) -> None:
     yes = {True: "yes", False: "no"}
-    _table(f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
-           f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
-           f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
-           f"{res['smallest_lambda_landed_at_target_loss']})",
-           ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
-            "barrier to target", "barrier to start", "landed"),
-           [(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", yes[r["loss_within_tol"]], f"{r['mono_per_N']:.3f}",
-             str(r["dead_count"]), f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}",
-             f"{100 * r['barrier_to_b_rel']:+.2f}%", f"{100 * r['barrier_to_a_rel']:+.2f}%", yes[r["landed"]])
-            for r in res["rows"]])
+    print_table(f"{Path(res['a']).name} -> {Path(res['b']).name}: target mono/N {res['b_mono_per_N']:.3f} "
+                f"(loss {res['b_loss']:.4f}), start {res['a_mono_per_N']:.3f} (loss {res['a_loss']:.4f}); smallest "
+                f"lambda that landed: {res['smallest_lambda_landed']} (at the target's loss: "
+                f"{res['smallest_lambda_landed_at_target_loss']})",
+                ("lambda", "loss", "loss <= (1+tol) target's", "mono/N", "dead", "dist to target (rel)",
+                 "barrier to target", "barrier to start", "landed"),
+                [(f"{r['lambda']:g}", f"{r['final_loss']:.4f}", yes[r["loss_within_tol"]], f"{r['mono_per_N']:.3f}",
+                  str(r["dead_count"]), f"{r['distance_to_b'] / r['distance_to_b_start']:.3f}",
+                  f"{100 * r['barrier_to_b_rel']:+.2f}%", f"{100 * r['barrier_to_a_rel']:+.2f}%", yes[r["landed"]])
+                 for r in res["rows"]])
 
 
 # ------------------------------------------------------------------ cbft
@@ -384,12 +412,12 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
 
 def _print_map(res: dict, n: int, tol: float) -> None:
     fields = res["differing_fields"]
-    _table(f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)",
-           ("basin", "runs", "mono/N range", "max barrier within", *fields),
-           [(str(i), str(bsn["size"]), "-" if bsn["mono_per_N_range"] is None
-             else "{:.3f} .. {:.3f}".format(*bsn["mono_per_N_range"]),
-             f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in fields])
-            for i, bsn in enumerate(res["basins"])])
+    print_table(f"{len(res['basins'])} basins among {n} runs (tol {100 * tol:g}% of the endpoints' mean loss)",
+                ("basin", "runs", "mono/N range", "max barrier within", *fields),
+                [(str(i), str(bsn["size"]), "-" if bsn["mono_per_N_range"] is None
+                  else "{:.3f} .. {:.3f}".format(*bsn["mono_per_N_range"]),
+                  f"{100 * bsn['max_barrier_rel_within']:+.2f}%", *[", ".join(bsn[f]) for f in fields])
+                 for i, bsn in enumerate(res["basins"])])
     console().print("basins at other tolerances (aligned / naive): " + ", ".join(
         f"{100 * r['tol']:g}%: {r['basins']}/{r['basins_naive']}" for r in res["basins_by_tol"]))
 

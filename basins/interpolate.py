@@ -28,12 +28,13 @@ def lerp_params(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], a: flo
 
 
 def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas, x: torch.Tensor,
-                y: torch.Tensor, nonlinearity: str = "relu", chunk: int = CHUNK) -> np.ndarray:
+                y: torch.Tensor, nonlinearity: str = "relu", chunk: int = CHUNK, affine=None) -> np.ndarray:
     """Mean eval loss at every alpha (float64), blending the endpoints' pre-activations.
 
     Per chunk: za and dz = zb - za once; per alpha one fused add into a reused buffer, the
     nonlinearity in place (ReLU) and one addmm that forms out - y directly. The sums stay on the
-    device until the end (no host round trip per alpha on a GPU, where one chunk holds the whole set)."""
+    device until the end (no host round trip per alpha on a GPU, where one chunk holds the whole set).
+    affine: per alpha (mean, scale) of every unit, applied as mean + scale (z - mean) (REPAIR)."""
     act = NONLINEARITY[nonlinearity]
     alphas = [float(a) for a in alphas]
     w2t = [torch.lerp(pa["W2"], pb["W2"], a).t().contiguous() for a in alphas]
@@ -49,6 +50,8 @@ def path_losses(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], alphas
             r = torch.empty_like(yc)
             for j, a in enumerate(alphas):
                 torch.add(za, dz, alpha=a, out=z)
+                if affine is not None:
+                    z.sub_(affine[j][0]).mul_(affine[j][1]).add_(affine[j][0])
                 h = z.clamp_(min=0) if nonlinearity == "relu" else act(z)
                 torch.addmm(yc, h, w2t[j], beta=-1, out=r)  # out - y
                 totals[j] += torch.linalg.vecdot(r.view(-1), r.view(-1))
@@ -88,18 +91,27 @@ class LinePath:
 
 
 def linear_path(pa, pb, cfg, points: int = 33, eval_size: int | None = None, device="cpu",
-                with_mono: bool = True) -> LinePath:
-    """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line."""
+                with_mono: bool = True, repair: bool = False) -> LinePath:
+    """Loss on the task's fixed eval set (shared by every run of the task) and mono/N along the line;
+    with repair, of each point after REPAIR (basins.repair, its statistics from the same eval set)."""
     from models.tasks import EVAL_SIZE, Task, eval_set, make_task_tensors
+
+    from .repair import repaired, unit_stats
 
     alphas = np.linspace(0, 1, points).tolist()
     x, y = eval_set(cfg, device, EVAL_SIZE if eval_size is None else eval_size)
     pa, pb = on_device(pa, device), on_device(pb, device)
-    loss = path_losses(pa, pb, alphas, x, y, cfg.nonlinearity).tolist()
+    affine = None
+    if repair:
+        stats = unit_stats(pa, pb, x)
+        affine = [tuple(t.float() for t in stats.at(a)) for a in alphas]
+    loss = path_losses(pa, pb, alphas, x, y, cfg.nonlinearity, affine=affine).tolist()
     mono = None
     if with_mono:
         single = Task(cfg, device, make_task_tensors(cfg)).single_feature_inputs()
-        mono = mono_along((lerp_params(pa, pb, a) for a in alphas), single, cfg.nonlinearity, cfg.n_features)
+        points_ = (lerp_params(pa, pb, a) if affine is None else repaired(lerp_params(pa, pb, a), *affine[j])
+                   for j, a in enumerate(alphas))
+        mono = mono_along(points_, single, cfg.nonlinearity, cfg.n_features)
     return LinePath(alphas, loss, mono)
 
 
@@ -108,17 +120,21 @@ DEFINITION = ("barrier = max_a [L(a) - ((1-a) L(A) + a L(B))]; barrier_mean = ma
 
 
 def interpolation_record(ra, rb, points: int = 33, method: str = "weight", eval_size: int | None = None,
-                         device: str = "cpu") -> dict:
-    """interpolation.json: the naive and the aligned path from run A to run B, both barriers of each."""
+                         device: str = "cpu", repair: bool = False) -> dict:
+    """interpolation.json: the naive and the aligned path from run A to run B, both barriers of each;
+    with repair also the aligned path after REPAIR (loss_repaired, mono_repaired, barrier_repaired*)."""
     from .align import aligned_copy
 
     al, aligned, _, rec = aligned_copy(ra, rb, method)
-    naive = linear_path(ra.params, rb.params, ra.config, points, eval_size, device)
-    alp = linear_path(ra.params, aligned, ra.config, points, eval_size, device)
+    paths = {"naive": linear_path(ra.params, rb.params, ra.config, points, eval_size, device),
+             "aligned": linear_path(ra.params, aligned, ra.config, points, eval_size, device)}
+    if repair:
+        paths["repaired"] = linear_path(ra.params, aligned, ra.config, points, eval_size, device, repair=True)
+    naive = paths["naive"]
     res = {"a": str(ra.path), "b": str(rb.path), "method": method, "eval_size": eval_size or "full",
-           "alphas": naive.alphas, "loss_naive": naive.loss, "loss_aligned": alp.loss,
-           "mono_naive": naive.mono, "mono_aligned": alp.mono}
-    for kind, p in (("naive", naive), ("aligned", alp)):
+           "alphas": naive.alphas, **{f"loss_{kind}": p.loss for kind, p in paths.items()},
+           **{f"mono_{kind}": p.mono for kind, p in paths.items()}}
+    for kind, p in paths.items():
         for k, v in p.barriers.items():  # barrier -> barrier_naive, barrier_mean_rel -> barrier_naive_mean_rel
             res[f"barrier_{kind}{k[len('barrier'):]}"] = v
     res.update({"endpoint_loss_a": naive.loss[0], "endpoint_loss_b": naive.loss[-1],

@@ -45,9 +45,9 @@ def _along_path(ax_loss, ax_mono, x, series, xlabel: str, loss_title: str = "los
 
 
 def _naive_and_aligned(res: dict, loss_label) -> list[tuple]:
-    """_along_path's series for a record with a naive and an aligned straight path."""
+    """_along_path's series for a record with a naive and an aligned straight path (and a repaired one)."""
     return [(ls, loss_label(kind), res[f"loss_{kind}"], kind, res[f"mono_{kind}"])
-            for kind, ls in (("naive", "--"), ("aligned", "-"))]
+            for kind, ls in (("naive", "--"), ("aligned", "-"), ("repaired", "-.")) if f"loss_{kind}" in res]
 
 
 def interpolation_plot(res: dict, a, b, path: Path) -> None:
@@ -60,7 +60,8 @@ def interpolation_plot(res: dict, a, b, path: Path) -> None:
     axes[0].plot([0, 1], ends, ":", color="grey", label="linear blend of endpoint losses")
     if res["mono_aligned"] is None:
         axes[1].text(0.5, 0.5, "metric undefined for this nonlinearity", ha="center", transform=axes[1].transAxes)
-    fig.suptitle(_pair_title(f"Linear interpolation, naive vs {res['method']}-matched", a, b), fontsize=8)
+    repair = " (and after REPAIR)" if "loss_repaired" in res else ""
+    fig.suptitle(_pair_title(f"Linear interpolation, naive vs {res['method']}-matched{repair}", a, b), fontsize=8)
     _save(fig, path, axes, 8)
 
 
@@ -165,4 +166,32 @@ def map_plot(res: dict, path: Path, title: str = "") -> None:
     fig.colorbar(im, ax=ax, fraction=0.04, label="aligned barrier (% of endpoint mean loss; log scale above the tolerance)")
     ax.set_title(f"{title}\n{len(res['components'])} basins at tol {100 * res['tol']:g}% "
                  f"(red boxes: connected components)", fontsize=9)
+    _save(fig, path)
+
+
+def plane_plot(res: dict, a, b, path: Path) -> None:
+    """Eval loss (log colour scale) and mono/N over the plane, the three models marked."""
+    from matplotlib.colors import LogNorm
+
+    xs, ys = np.array(res["xs"]), np.array(res["ys"])
+    loss = np.array(res["loss"])
+    panels = [("eval loss", loss, "viridis", np.geomspace(loss.min(), loss.max() * 1.0001, 25), LogNorm())]
+    if res["mono"] is not None:
+        panels.append(("monosemantic neurons / N", np.array(res["mono"]), "magma", 24, None))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 5.2), squeeze=False)
+    middle = (xs[0] + xs[-1]) / 2
+    for ax, (label, z, cmap, levels, norm) in zip(axes[0], panels):
+        cs = ax.contourf(xs, ys, z, levels=levels, cmap=cmap, norm=norm)
+        fig.colorbar(cs, ax=ax, label=label, format="%.3g")
+        for name, p in res["points"].items():
+            right = p["x"] > middle
+            ax.plot(p["x"], p["y"], "o", color="white", mec="black", ms=8)
+            ax.annotate(f"{name}  {p['loss']:.4f}", (p["x"], p["y"]), textcoords="offset points",
+                        xytext=(-6 if right else 6, 6), ha="right" if right else "left", color="white",
+                        fontsize=8, fontweight="bold")
+        ax.set(xlabel="along B - A (weight-space distance)", ylabel="along C - A, orthogonal to B - A",
+               title=label, aspect="equal")
+    c = Path(res["c"]).name if not res["c"].startswith("bend of") else res["c"]
+    fig.suptitle(_pair_title(f"Plane through A, weight-matched B and C = {c} ({res['grid']}x{res['grid']} grid, "
+                             f"{res['eval_size']} eval samples)", a, b), fontsize=8)
     _save(fig, path)

@@ -12,7 +12,7 @@ from models.runs import RunError
 from models.rundir import ResultDir, RunDir
 
 DONE = {"align": "alignment.json", "interpolate": "interpolation.json", "curve": "curve.json",
-        "hop": "hop.json", "cbft": "cbft.json", "map": "map.json"}
+        "hop": "hop.json", "cbft": "cbft.json", "map": "map.json", "plane": "plane.json"}
 
 
 def claim_out(out: Path, kind: str, *, force: bool, inputs=(), resumable: bool = False) -> ResultDir:

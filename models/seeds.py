@@ -13,6 +13,7 @@ CBFT = 0xCBF7  # batches of connectivity-based fine-tuning
 CONTROL = 0xC7A1  # IMP controls (fresh inits and random masks), offset per level
 GROW_MASK = 0x5E7A  # the initial masks of sparse training
 GROW_SET = 0x5E7B  # SET's random regrowth
+STE = 0x57E0  # batches of straight-through-estimator matching
 
 
 def stream_seed(seed: int, stream: int) -> int:
