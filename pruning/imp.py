@@ -28,6 +28,8 @@ CONTROLS = ("none", "reinit", "random-mask")
 IMP_JSON, LEVELS_JSON = "imp.json", "levels.json"
 MAX_ROUNDS = 64  # at rate 0.2, 64 rounds keep 6e-7 of the weights
 LEVEL_KIND = "imp-level"  # what a level's claim records: only IMP continues or replaces it
+LEVEL_SUMMARY = ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
+                 "mono_per_feature")  # what levels.json keeps of each level's summary
 
 
 @dataclass(frozen=True)
@@ -255,12 +257,8 @@ def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
 def level_row(level: int, run_dir: Path) -> dict:
     """A row of levels.json from a finished level's summary and masks."""
     run = runs.load_run(run_dir)
-    s = run.summary
-    row = {"level": level, "run": run_dir.name, **sparsity_record(run_masks(run))}
-    for key in ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
-                "mono_per_feature"):
-        row[key] = s.get(key)
-    return row
+    return {"level": level, "run": run_dir.name, **sparsity_record(run_masks(run)),
+            **{key: run.summary.get(key) for key in LEVEL_SUMMARY}}
 
 
 def write_levels(plan: ImpPlan, rows: list[dict]) -> None:
