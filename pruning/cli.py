@@ -23,11 +23,41 @@ guarded = guarded(interrupted="interrupted; finished levels and the last saved s
                               "rerun the same command to resume")
 QUIET = typer.Option(False, "--quiet", help="no progress bars")
 THREADS = typer.Option(None, "--threads", help="torch threads (default: torch's choice)")
-SET_OPTIONS = dict(
-    backend=typer.Option("local", "--backend", help="sets: local (a process pool) | ray"),
-    address=typer.Option(None, "--address", help="sets on Ray: auto | HOST:PORT"),
-    max_retries=typer.Option(1, "--max-retries", help="sets on Ray: retries of a failed member"),
-)
+BACKEND = typer.Option("local", "--backend", help="sets: local (a process pool) | ray")
+ADDRESS = typer.Option(None, "--address", help="sets on Ray: auto | HOST:PORT")
+MAX_RETRIES = typer.Option(1, "--max-retries", help="sets on Ray: retries of a failed member")
+
+
+def _table(title: str, columns, rows, **table) -> None:
+    """Print a rich table with these column headers and rows of string cells."""
+    from rich.table import Table
+
+    t = Table(title=title, **table)
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*row)
+    console().print(t)
+
+
+def _num(v, fmt: str) -> str:
+    return "" if v is None else f"{v:{fmt}}"
+
+
+def _executor(backend: str, workers: int, address: Optional[str], max_retries: int) -> dict:
+    """The set flags, refused before anything runs when bad, as run_chains' and run_grow_set's keywords."""
+    from models.executor import check_backend
+
+    check_backend(backend, workers, address, None, max_retries)
+    return dict(backend=backend, workers=workers, address=address, max_retries=max_retries)
+
+
+def _set_table(results: dict, title: str, columns: tuple, cells, what: str) -> None:
+    """A row per member of a set (cells(its result), or "failed"); exit 1 when any failed."""
+    failed = ["failed"] + [""] * (len(columns) - 2)
+    _table(title, columns, ([name, *(failed if isinstance(r, str) or not r else cells(r))]
+                            for name, r in results.items()))
+    report_failures(results, what)
 
 
 @app.command()
@@ -49,8 +79,7 @@ def imp(
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where RUN is looked up by name"),
     threads: Optional[int] = THREADS, quiet: bool = QUIET,
     workers: int = typer.Option(2, "--workers", help="chain sets: chains at once (one torch thread each)"),
-    backend: str = SET_OPTIONS["backend"], address: Optional[str] = SET_OPTIONS["address"],
-    max_retries: int = SET_OPTIONS["max_retries"],
+    backend: str = BACKEND, address: Optional[str] = ADDRESS, max_retries: int = MAX_RETRIES,
     *, train: TrainFlags,
 ):
     """Iterative magnitude pruning with rewinding: prune, rewind, retrain, for --rounds levels.
@@ -59,7 +88,6 @@ def imp(
     `prune imp --control reinit --ticket IMPDIR --out DIR`. Several RUNs make a chain set, OUT/<run name>
     per run, run --workers at a time (or as Ray tasks); a control of a chain set is `--ticket SET`."""
     from models import runs
-    from models.executor import check_backend
 
     from .fanout import is_chain_set, plan_chains
     from .imp import ImpSettings, parse_rewind, plan_imp
@@ -76,12 +104,12 @@ def imp(
     if train and (run_list or ticket is not None):
         raise ConfigError("train flags and --preset apply only when level 0 is trained here (no RUN, no --ticket)")
     cfg = train.config() if train else None
-    check_backend(backend, workers, address, None, max_retries)
+    executor = _executor(backend, workers, address, max_retries)
     paths = [runs.resolve(r, runs_dir) for r in run_list]
     if len(paths) > 1 or (ticket is not None and is_chain_set(ticket)):
         plans = plan_chains(settings, out, run_dirs=paths or None, ticket_set=ticket if not paths else None,
                             rounds_from_ticket=follow)
-        _run_chains(plans, out, quiet, backend=backend, workers=workers, address=address, max_retries=max_retries)
+        _run_chains(plans, out, quiet, executor)
         return
     plan = plan_imp(settings, out, run=paths[0] if paths else None, config=cfg, ticket=ticket,
                     rounds_from_ticket=follow)
@@ -89,26 +117,20 @@ def imp(
     _run_imp(plan, quiet)
 
 
-def _run_chains(plans, out: Path, quiet: bool, **executor) -> None:
-    from rich.table import Table
-
+def _run_chains(plans, out: Path, quiet: bool, executor: dict) -> None:
     from .fanout import run_chains
 
-    results = fanned_out(f"{plans[0].settings.method} chains -> {out.name}", len(plans), quiet,
-                         lambda on_done: run_chains(plans, on_done=on_done, **executor))
-    t = Table(title=f"{plans[0].settings.method}: {len(plans)} chains in {out}")
-    for col in ("chain", "levels", "remaining", "eval loss (level 0 -> last)", "mono/N (level 0 -> last)"):
-        t.add_column(col)
-    for name, rows in results.items():
-        if isinstance(rows, str) or not rows:
-            t.add_row(name, "failed", "", "", "")
-            continue
+    def cells(rows):
         a, b = rows[0], rows[-1]
         mono = "" if a["mono_per_N"] is None else f"{a['mono_per_N']:.3f} -> {b['mono_per_N']:.3f}"
-        t.add_row(name, str(len(rows)), f"{100 * b['remaining_fraction']:.2f}%",
-                  f"{a['final_loss']:.4f} -> {b['final_loss']:.4f}", mono)
-    console().print(t)
-    report_failures(results, "chains")
+        return [str(len(rows)), f"{100 * b['remaining_fraction']:.2f}%",
+                f"{a['final_loss']:.4f} -> {b['final_loss']:.4f}", mono]
+    method = plans[0].settings.method
+    results = fanned_out(f"{method} chains -> {out.name}", len(plans), quiet,
+                         lambda on_done: run_chains(plans, on_done=on_done, **executor))
+    _set_table(results, f"{method}: {len(plans)} chains in {out}",
+               ("chain", "levels", "remaining", "eval loss (level 0 -> last)", "mono/N (level 0 -> last)"), cells,
+               "chains")
 
 
 def _run_imp(plan, quiet: bool) -> None:
@@ -132,22 +154,15 @@ def _run_imp(plan, quiet: bool) -> None:
                 info = f"loss {loss:.4f}" + ("" if mono is None else f"  mono/N {mono / plan.config.n_features:.3f}")
                 prog.update(cur[level], completed=step, info=info)
             rows = run_imp(plan, on_level=on_level, on_progress=on_progress)
-    _levels_table(plan, rows)
 
-
-def _levels_table(plan, rows: list[dict]) -> None:
-    from rich.table import Table
-
-    t = Table(title=f"{plan.settings.method}: {plan.out}/levels.json")
-    for col in ("level", "remaining", "W1", "W2", "eval loss", "mono/N", "mono", "dead", "features 0 / 1 / 2+"):
-        t.add_column(col)
-    for r in rows:
+    def cells(r):
         h = r["feature_histogram"] or {}
-        t.add_row(str(r["level"]), f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining_W1"]),
-                  str(r["remaining_W2"]), f"{r['final_loss']:.4f}",
-                  "" if r["mono_per_N"] is None else f"{r['mono_per_N']:.3f}", str(r["mono_count"]),
-                  str(r["dead_count"]), f"{h.get('0', '')} / {h.get('1', '')} / {h.get('2+', '')}")
-    console().print(t)
+        return [str(r["level"]), f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining_W1"]),
+                str(r["remaining_W2"]), f"{r['final_loss']:.4f}", _num(r["mono_per_N"], ".3f"), str(r["mono_count"]),
+                str(r["dead_count"]), f"{h.get('0', '')} / {h.get('1', '')} / {h.get('2+', '')}"]
+    _table(f"{plan.settings.method}: {plan.out}/levels.json",
+           ("level", "remaining", "W1", "W2", "eval loss", "mono/N", "mono", "dead", "features 0 / 1 / 2+"),
+           map(cells, rows))
 
 
 @app.command()
@@ -165,8 +180,7 @@ def grow(
     threads: Optional[int] = THREADS, quiet: bool = QUIET,
     seeds: Optional[str] = typer.Option(None, "--seeds", help="comma-separated seeds: a grow set, OUT/seedS each"),
     workers: int = typer.Option(2, "--workers", help="grow sets: runs at once (one torch thread each)"),
-    backend: str = SET_OPTIONS["backend"], address: Optional[str] = SET_OPTIONS["address"],
-    max_retries: int = SET_OPTIONS["max_retries"],
+    backend: str = BACKEND, address: Optional[str] = ADDRESS, max_retries: int = MAX_RETRIES,
     *, train: TrainFlags,
 ):
     """Sparse training at a fixed sparsity from the start: SET, RigL, or a static random mask.
@@ -181,13 +195,14 @@ def grow(
     if seeds is not None:
         if "seed" in train.given:
             raise ConfigError("give --seed (one run) or --seeds (a grow set), not both")
-        from models.executor import check_backend
+        from .fanout import plan_grow_set, run_grow_set
 
-        from .fanout import plan_grow_set
-
-        check_backend(backend, workers, address, None, max_retries)
+        executor = _executor(backend, workers, address, max_retries)
         items = plan_grow_set(settings, cfg, out, parse_ints(seeds, "--seeds"))
-        _run_grow_set(items, out, quiet, backend=backend, workers=workers, address=address, max_retries=max_retries)
+        results = fanned_out(f"{method} set -> {out.name}", len(items), quiet,
+                             lambda on_done: run_grow_set(items, on_done=on_done, **executor))
+        _set_table(results, f"{method}: {len(items)} runs in {out}", ("run", "eval loss", "mono/N", "dead"),
+                   lambda s: [f"{s['final_loss']:.4f}", _num(s["mono_per_N"], ".3f"), str(s["dead_count"])], "runs")
         return
     check_grow_out(settings, cfg, out)
     set_threads(threads)
@@ -203,50 +218,24 @@ def grow(
 
 
 def _grow_table(out: Path, settings, summary: dict) -> None:
-    from rich.table import Table
-
     from .grow import load_grow
 
     g = load_grow(out)
-    t = Table(title=f"{settings.method}: {out}", show_header=False)
-    t.add_row("remaining weights", f"{g['remaining']} (W1 {g['keep']['W1']}, W2 {g['keep']['W2']}; "
-                                   f"sparsity {settings.sparsity:g}, {settings.distribution})")
     moved = sum(h[n]["moved"] for h in g["history"] for n in ("W1", "W2"))
-    t.add_row("mask updates", f"{g['updates']} (until step {g['t_end']}), {moved} connections moved in all")
-    t.add_row("eval loss", f"{summary['final_loss']:.5f}")
+    rows = [("remaining weights", f"{g['remaining']} (W1 {g['keep']['W1']}, W2 {g['keep']['W2']}; "
+                                  f"sparsity {settings.sparsity:g}, {settings.distribution})"),
+            ("mask updates", f"{g['updates']} (until step {g['t_end']}), {moved} connections moved in all"),
+            ("eval loss", f"{summary['final_loss']:.5f}")]
     if summary.get("mono_count") is not None:
-        t.add_row("monosemantic", f"{summary['mono_count']} (mono/N {summary['mono_per_N']:.3f}), "
-                                  f"dead {summary['dead_count']}")
-    console().print(t)
-
-
-def _run_grow_set(items, out: Path, quiet: bool, **executor) -> None:
-    from rich.table import Table
-
-    from .fanout import run_grow_set
-
-    method = items[0][0].method
-    results = fanned_out(f"{method} set -> {out.name}", len(items), quiet,
-                         lambda on_done: run_grow_set(items, on_done=on_done, **executor))
-    t = Table(title=f"{method}: {len(items)} runs in {out}")
-    for col in ("run", "eval loss", "mono/N", "dead"):
-        t.add_column(col)
-    for name, s in results.items():
-        if isinstance(s, str):
-            t.add_row(name, "failed", "", "")
-            continue
-        t.add_row(name, f"{s['final_loss']:.4f}", "" if s["mono_per_N"] is None else f"{s['mono_per_N']:.3f}",
-                  str(s["dead_count"]))
-    console().print(t)
-    report_failures(results, "runs")
+        rows.append(("monosemantic", f"{summary['mono_count']} (mono/N {summary['mono_per_N']:.3f}), "
+                                     f"dead {summary['dead_count']}"))
+    _table(f"{settings.method}: {out}", (), rows, show_header=False)
 
 
 @app.command()
 @guarded
 def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (holds levels.json)")):
     """Track every neuron and every feature across levels: DIR/neurons.json and DIR/neurons.png."""
-    from rich.table import Table
-
     from models.runs import write_json
 
     from .neurons import FEATURE_TRANSITIONS, NEURON_TRANSITIONS, NEURONS_JSON, track
@@ -257,23 +246,16 @@ def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (h
     neurons_plot(data, out / "neurons.png")
     for key, names, what in (("transitions", NEURON_TRANSITIONS, "neurons"),
                              ("feature_transitions", FEATURE_TRANSITIONS, "features")):
-        t = Table(title=f"{out}: {what} between consecutive levels")
-        t.add_column("levels")
-        for n in names:
-            t.add_column(n)
-        for tr in data[key]:
-            t.add_row(f"{tr['from']}->{tr['to']}", *(str(tr["counts"][n]) for n in names))
-        console().print(t)
-    t = Table(title=f"{out}: what survives from level 0 ({data['level0_mono']} mono neurons, "
-                    f"{data['level0_served_features']} served features)")
-    for col in ("level", "remaining", "mono", "poly", "dead", "level-0 mono still on same feature",
-                "level-0 features still served", "neurons without inputs"):
-        t.add_column(col)
-    for s in data["survival"]:
-        t.add_row(str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", str(s["mono"]), str(s["poly"]),
-                  str(s["dead"]), str(s["level0_mono_still_same_feature"]),
-                  str(s["level0_served_features_still_served"]), str(s["neurons_without_inputs"]))
-    console().print(t)
+        _table(f"{out}: {what} between consecutive levels", ("levels", *names),
+               ([f"{tr['from']}->{tr['to']}", *(str(tr["counts"][n]) for n in names)] for tr in data[key]))
+    counted = ("mono", "poly", "dead", "level0_mono_still_same_feature", "level0_served_features_still_served",
+               "neurons_without_inputs")
+    _table(f"{out}: what survives from level 0 ({data['level0_mono']} mono neurons, "
+           f"{data['level0_served_features']} served features)",
+           ("level", "remaining", "mono", "poly", "dead", "level-0 mono still on same feature",
+            "level-0 features still served", "neurons without inputs"),
+           ([str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", *(str(s[c]) for c in counted)]
+            for s in data["survival"]))
     typer.echo(f"wrote {out / NEURONS_JSON} and {out / 'neurons.png'}")
 
 
@@ -288,14 +270,11 @@ def compare(
     """mono/N, loss and dead/k against remaining weights (log scale): one line per method, mean and range
     over seeds, the dense model as a reference line."""
     from rich.markup import escape
-    from rich.table import Table
 
-    from models.runs import RunError, write_json
+    from models.runs import FIGURE_FORMATS, RunError, write_json
 
     from .compare import compare as compare_dirs
     from .plots import compare_plot
-
-    from models.runs import FIGURE_FORMATS
 
     if out.suffix.lower().lstrip(".") not in FIGURE_FORMATS or out.is_dir():
         raise RunError(f"--out must name a .png, .pdf or .svg file, got {out}")
@@ -305,20 +284,16 @@ def compare(
     if any(d.resolve() in out.resolve().parents for d in dirs):
         raise RunError(f"--out {out} lies inside an input; choose a path outside the compared directories")
     rows, record, cfg = compare_dirs(dirs, x)
-    write_json(out.with_suffix(".json"), record)
+    write_json(record_path, record)
     compare_plot(rows, cfg, out, x=x, title=title)
-    t = Table(title=escape(f"{out}: mean [min, max] over seeds"))
-    for col in ("method", "remaining", "weights", "seeds", "mono/N", "eval loss", "dead/k"):
-        t.add_column(col)
 
     def cell(s, fmt):
-        return "" if s is None else f"{s['mean']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]"
-    for r in rows:
-        t.add_row(r["label"], f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining"]), str(len(r["seeds"])),
-                  *(escape(cell(r[f], fmt)) for f, fmt in (("mono_per_N", ".3f"), ("final_loss", ".4f"),
-                                                           ("dead_per_k", ".3f"))))
-    console().print(t)
-    typer.echo(f"wrote {out} and {out.with_suffix('.json')}")
+        return "" if s is None else escape(f"{s['mean']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]")
+    _table(escape(f"{out}: mean [min, max] over seeds"),
+           ("method", "remaining", "weights", "seeds", "mono/N", "eval loss", "dead/k"),
+           ([r["label"], f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining"]), str(len(r["seeds"])),
+             cell(r["mono_per_N"], ".3f"), cell(r["final_loss"], ".4f"), cell(r["dead_per_k"], ".3f")] for r in rows))
+    typer.echo(f"wrote {out} and {record_path}")
 
 
 def _is_compare_record(path: Path) -> bool:

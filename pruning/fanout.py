@@ -16,34 +16,33 @@ from models.rundir import ResultDir
 from .grow import GROW_JSON, GrowSettings, check_grow_out, run_grow
 from .imp import IMP_JSON, ImpPlan, ImpSettings, plan_imp, run_imp
 
+CHAIN_SET, GROW_SET = "imp-set", "grow-set"
+
+
+def _holders(d: Path, record: str) -> list[Path]:
+    """The subdirectories of d holding `record`, sorted by name; none when d holds it itself."""
+    if not d.is_dir() or (d / record).exists():
+        return []
+    return sorted(p.parent for p in d.glob(f"*/{record}"))
+
 
 def chain_dirs(ticket_set: str | Path) -> list[Path]:
     """The IMP directories of a chain set (its subdirectories holding imp.json), sorted by name."""
     d = Path(ticket_set)
-    found = sorted(p.parent for p in d.glob(f"*/{IMP_JSON}")) if d.is_dir() else []
+    found = _holders(d, IMP_JSON)
     if not found:
         raise runs.RunError(f"{d} holds no IMP directories (no */{IMP_JSON}): not a chain set")
     return found
 
 
 def is_chain_set(d: str | Path) -> bool:
-    d = Path(d)
-    return d.is_dir() and not (d / IMP_JSON).exists() and any(d.glob(f"*/{IMP_JSON}"))
-
-
-def is_grow_set(d: str | Path) -> bool:
-    d = Path(d)
-    return d.is_dir() and not (d / GROW_JSON).exists() and any(d.glob(f"*/{GROW_JSON}"))
+    return bool(_holders(Path(d), IMP_JSON))
 
 
 def members(d: str | Path) -> list[Path]:
     """The IMP directories or grow runs of a set, sorted by name; [d] when d is not a set."""
     d = Path(d)
-    if is_chain_set(d):
-        return chain_dirs(d)
-    if is_grow_set(d):
-        return sorted(p.parent for p in d.glob(f"*/{GROW_JSON}"))
-    return [d]
+    return _holders(d, IMP_JSON) or _holders(d, GROW_JSON) or [d]
 
 
 def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] | None = None,
@@ -71,19 +70,14 @@ def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] 
     return [plan_imp(settings, out / n, run=r, plots=plots) for n, r in zip(names, starts)]
 
 
-CHAIN_SET, GROW_SET = "imp-set", "grow-set"
-
-
-def _fan_out(fn: Callable, items: list, name_of: Callable, on_done: Callable[[str, str], None] | None,
-             backend: str, workers: int, address: str | None, max_retries: int, out: Path, kind: str) -> dict:
+def _fan_out(fn: Callable, items: list, name_of: Callable, out: Path, kind: str,
+             on_done: Callable[[str, str], None] | None, executor: dict) -> dict:
     """fn(item) for every item through the executor, with the set directory `out` claimed; member name ->
     its result, or its error (one line), in the order of items. on_done(name, "done" | "failed")."""
     from models.executor import make_executor, one_line
 
     results = {}
-    members = {name_of(it) for it in items}
-    with ResultDir(out, kind, None, members=members) as rd, make_executor(backend, workers, address, None,
-                                                                           max_retries) as ex:
+    with ResultDir(out, kind, None, members={name_of(it) for it in items}) as rd, make_executor(**executor) as ex:
         rd.claim(resume=True)
         for item, result, err in ex.map_unordered(fn, items):
             results[name_of(item)] = result if err is None else one_line(err)
@@ -92,11 +86,11 @@ def _fan_out(fn: Callable, items: list, name_of: Callable, on_done: Callable[[st
     return {name_of(it): results[name_of(it)] for it in items}
 
 
-def run_chains(plans: list[ImpPlan], *, backend: str = "local", workers: int = 2, address: str | None = None,
-               max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, list[dict] | str]:
-    """Run every chain through the executor; chain name -> its levels.json rows, or its error (one line)."""
-    return _fan_out(run_imp, plans, lambda p: p.out.name, on_done, backend, workers, address, max_retries,
-                    plans[0].out.parent, CHAIN_SET)
+def run_chains(plans: list[ImpPlan], *, on_done: Callable[[str, str], None] | None = None,
+               **executor) -> dict[str, list[dict] | str]:
+    """Run every chain through the executor (make_executor's backend, workers, address, max_retries); chain
+    name -> its levels.json rows, or its error (one line)."""
+    return _fan_out(run_imp, plans, lambda p: p.out.name, plans[0].out.parent, CHAIN_SET, on_done, executor)
 
 
 def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int], plots: bool = True) -> list[tuple]:
@@ -118,8 +112,8 @@ def _run_grow(item: tuple) -> dict:
     return run_grow(settings, cfg, out, plots=plots)
 
 
-def run_grow_set(items: list[tuple], *, backend: str = "local", workers: int = 2, address: str | None = None,
-                 max_retries: int = 1, on_done: Callable[[str, str], None] | None = None) -> dict[str, dict | str]:
-    """Train every grow run of a set through the executor; run name -> its summary, or its error."""
-    return _fan_out(_run_grow, items, lambda it: it[2].name, on_done, backend, workers, address, max_retries,
-                    items[0][2].parent, GROW_SET)
+def run_grow_set(items: list[tuple], *, on_done: Callable[[str, str], None] | None = None,
+                 **executor) -> dict[str, dict | str]:
+    """Train every grow run of a set through the executor (as run_chains); run name -> its summary, or its
+    error."""
+    return _fan_out(_run_grow, items, lambda it: it[2].name, items[0][2].parent, GROW_SET, on_done, executor)

@@ -19,10 +19,11 @@ from models import runs, seeds
 from models.config import ConfigError, TrainConfig, require
 from models.rundir import ResultDir
 
-from .masks import DISTRIBUTIONS, PRUNABLE, layer_keep_counts, random_masks
+from .masks import DISTRIBUTIONS, PRUNABLE, first_k, layer_keep_counts, random_masks
 
 METHODS = ("set", "rigl", "static")
 DROP_SCHEDULES = ("cosine", "constant")
+MOVES = ("dropped", "grown", "moved")  # what each update records per layer
 GROW_JSON = "grow.json"
 KIND = "grow"
 
@@ -38,20 +39,19 @@ class GrowSettings:
     distribution: str = "uniform"
 
     def __post_init__(self) -> None:
-        need = require
         for name in ("sparsity", "drop_fraction", "end_fraction"):
             v = getattr(self, name)
-            need(isinstance(v, (int, float)) and v == v, f"--{name.replace('_', '-')} must be a number, got {v!r}")
-        need(self.method in METHODS, f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
-        need(0 <= self.sparsity < 1, f"--sparsity must be in [0, 1), got {self.sparsity}")
-        need(isinstance(self.update_every, int) and self.update_every >= 1,
-             f"--update-every must be a positive integer, got {self.update_every}")
-        need(0 < self.drop_fraction <= 1, f"--drop-fraction must be in (0, 1], got {self.drop_fraction}")
-        need(self.drop_schedule in DROP_SCHEDULES,
-             f"unknown --drop-schedule {self.drop_schedule!r}; choose one of {', '.join(DROP_SCHEDULES)}")
-        need(0 < self.end_fraction <= 1, f"--end-fraction must be in (0, 1], got {self.end_fraction}")
-        need(self.distribution in DISTRIBUTIONS,
-             f"unknown --distribution {self.distribution!r}; choose one of {', '.join(DISTRIBUTIONS)}")
+            require(isinstance(v, (int, float)) and v == v, f"--{name.replace('_', '-')} must be a number, got {v!r}")
+        require(self.method in METHODS, f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
+        require(0 <= self.sparsity < 1, f"--sparsity must be in [0, 1), got {self.sparsity}")
+        require(isinstance(self.update_every, int) and self.update_every >= 1,
+                f"--update-every must be a positive integer, got {self.update_every}")
+        require(0 < self.drop_fraction <= 1, f"--drop-fraction must be in (0, 1], got {self.drop_fraction}")
+        require(self.drop_schedule in DROP_SCHEDULES,
+                f"unknown --drop-schedule {self.drop_schedule!r}; choose one of {', '.join(DROP_SCHEDULES)}")
+        require(0 < self.end_fraction <= 1, f"--end-fraction must be in (0, 1], got {self.end_fraction}")
+        require(self.distribution in DISTRIBUTIONS,
+                f"unknown --distribution {self.distribution!r}; choose one of {', '.join(DISTRIBUTIONS)}")
 
 
 def shapes_of(cfg: TrainConfig) -> dict[str, tuple[int, int]]:
@@ -66,19 +66,11 @@ def initial_masks(settings: GrowSettings, cfg: TrainConfig) -> dict[str, torch.T
     return random_masks(shapes, keep, gen)
 
 
-def _smallest(score: torch.Tensor, k: int) -> torch.Tensor:
-    order = torch.sort(score, stable=True).indices
-    out = torch.zeros_like(score, dtype=torch.bool)
-    out[order[:k]] = True
-    return out
-
-
 class Grower:
     """after_step hook of train_run that drops and grows connections (see the module docstring)."""
 
     def __init__(self, settings: GrowSettings, cfg: TrainConfig, path: Path | None = None):
         self.s = settings
-        self.steps = cfg.steps
         self.t_end = math.floor(settings.end_fraction * cfg.steps)
         self.gen = seeds.generator(cfg.seed, seeds.GROW_SET)
         self.history: list[dict] = []
@@ -110,7 +102,7 @@ class Grower:
         with torch.no_grad():
             for n in PRUNABLE:
                 moved, k = self.update_layer(n, params[n], masks[n], opt, alpha)
-                record[n] = {"dropped": k, "grown": k, "moved": moved}
+                record[n] = dict(zip(MOVES, (k, k, moved)))
         self._dense = None
         self.history.append(record)
         self.write()
@@ -121,14 +113,14 @@ class Grower:
         k = min(active, math.floor(alpha * active + 0.5))
         flat_m = mask.flatten()
         inf = torch.tensor(float("inf"), device=w.device)
-        drop = _smallest(torch.where(flat_m, w.detach().abs().flatten(), inf), k)
+        drop = first_k(torch.where(flat_m, w.detach().abs().flatten(), inf), k)
         after_drop = flat_m & ~drop
         if self.s.method == "rigl":
             score = self._dense[name].abs().flatten().double()
         else:
             score = torch.rand(flat_m.numel(), generator=self.gen, dtype=torch.float64).to(w.device)
         score = torch.where(after_drop, torch.full_like(score, -1.0), score)
-        grow = _smallest(-score, k)  # the k largest scores among the candidates (ties to the lower index)
+        grow = first_k(-score, k)  # the k largest scores among the candidates (ties to the lower index)
         new = (after_drop | grow).view_as(mask)
         changed = new ^ mask
         w.masked_fill_(changed, 0.0)  # grown start at zero; dropped are zero from now on
@@ -139,8 +131,7 @@ class Grower:
         return moved, k
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        rows = [[h["step"], h["drop_fraction"], *(h[n][f] for n in PRUNABLE for f in ("dropped", "grown", "moved"))]
-                for h in self.history]
+        rows = [[h["step"], h["drop_fraction"], *(h[n][f] for n in PRUNABLE for f in MOVES)] for h in self.history]
         return {"gen": self.gen.get_state(),
                 "history": torch.tensor(rows, dtype=torch.float64).reshape(len(rows), 8)}
 
@@ -150,7 +141,7 @@ class Grower:
         for r in state["history"].tolist():
             h = {"step": int(r[0]), "drop_fraction": r[1]}
             for i, n in enumerate(PRUNABLE):
-                h[n] = {f: int(r[2 + 3 * i + j]) for j, f in enumerate(("dropped", "grown", "moved"))}
+                h[n] = {f: int(r[2 + 3 * i + j]) for j, f in enumerate(MOVES)}
             self.history.append(h)
 
     def record(self) -> dict:

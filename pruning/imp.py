@@ -8,7 +8,8 @@ level r-1's survivors, rewound to level 0's init, or to its checkpoint at --rewi
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -20,13 +21,15 @@ from models.model import init_params
 from models.rundir import ResultDir
 from models.train import is_checkpoint
 
-from .masks import PRUNABLE, SCOPES, level_keep, magnitude_prune, random_masks, sparsity_record
+from .masks import PRUNABLE, SCOPES, counts, level_keep, magnitude_prune, ones_like, random_masks, sparsity_record
 
 METHODS = ("imp", "reinit", "random-mask")
 CONTROLS = ("none", "reinit", "random-mask")
 IMP_JSON, LEVELS_JSON = "imp.json", "levels.json"
 MAX_ROUNDS = 64  # at rate 0.2, 64 rounds keep 6e-7 of the weights
 LEVEL_KIND = "imp-level"  # what a level's claim records: only IMP continues or replaces it
+LEVEL_SUMMARY = ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
+                 "mono_per_feature")  # what levels.json keeps of each level's summary
 
 
 @dataclass(frozen=True)
@@ -39,17 +42,16 @@ class ImpSettings:
     control: str = "none"
 
     def __post_init__(self) -> None:
-        need = require
-        need(isinstance(self.rounds, int) and 1 <= self.rounds <= MAX_ROUNDS,
-             f"--rounds must be in [1, {MAX_ROUNDS}], got {self.rounds}")
-        need(0 < self.rate < 1, f"--rate must be in (0, 1), got {self.rate}")
-        need(self.rate_out is None or 0 < self.rate_out < 1, f"--rate-out must be in (0, 1), got {self.rate_out}")
-        need(self.scope in SCOPES, f"unknown --scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
-        need(self.rate_out is None or self.scope == "layer",
-             "--rate-out needs --scope layer (a global pool has one rate)")
-        need(self.control in CONTROLS, f"unknown --control {self.control!r}; choose one of {', '.join(CONTROLS)}")
-        need(self.rewind == "init" or (isinstance(self.rewind, int) and is_checkpoint(self.rewind)),
-             f"--rewind must be 'init' or a checkpoint step (a power of two: 1, 2, 4, ...), got {self.rewind!r}")
+        require(isinstance(self.rounds, int) and 1 <= self.rounds <= MAX_ROUNDS,
+                f"--rounds must be in [1, {MAX_ROUNDS}], got {self.rounds}")
+        require(0 < self.rate < 1, f"--rate must be in (0, 1), got {self.rate}")
+        require(self.rate_out is None or 0 < self.rate_out < 1, f"--rate-out must be in (0, 1), got {self.rate_out}")
+        require(self.scope in SCOPES, f"unknown --scope {self.scope!r}; choose one of {', '.join(SCOPES)}")
+        require(self.rate_out is None or self.scope == "layer",
+                "--rate-out needs --scope layer (a global pool has one rate)")
+        require(self.control in CONTROLS, f"unknown --control {self.control!r}; choose one of {', '.join(CONTROLS)}")
+        require(self.rewind == "init" or (isinstance(self.rewind, int) and is_checkpoint(self.rewind)),
+                f"--rewind must be 'init' or a checkpoint step (a power of two: 1, 2, 4, ...), got {self.rewind!r}")
 
     @property
     def method(self) -> str:
@@ -94,7 +96,6 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
     Exactly one start: `run` (a finished dense run), `config` (train level 0 here), or, for a control,
     `ticket` (an IMP directory: level 0, the recipe and the settings come from it; with
     rounds_from_ticket its number of rounds too)."""
-    out = Path(out)
     source = None
     if settings.control != "none":
         if ticket is None:
@@ -102,48 +103,62 @@ def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None =
         if run is not None:
             raise ConfigError("with --control the dense start is the ticket's level_00; give no RUN")
         ticket = Path(ticket)
-        rec, t, config = read_record(ticket)
-        if rec["method"] != "imp":
-            raise runs.RunError(f"{ticket} is a {rec['method']} control, not an IMP directory")
-        if rounds_from_ticket:
-            settings = ImpSettings(**{**asdict(settings), "rounds": t.rounds})
-        if settings.rounds > t.rounds:
-            raise ConfigError(f"--rounds {settings.rounds} exceeds the ticket's {t.rounds}")
-        settings = ImpSettings(rounds=settings.rounds, rate=t.rate, rate_out=t.rate_out, scope=t.scope,
-                               rewind=t.rewind, control=settings.control)
-        source = level_dir(ticket, 0)
-        _load_dense(source)
-        unfinished = [r for r in range(1, settings.rounds + 1) if not runs.is_finished(level_dir(ticket, r))]
-        if unfinished:
-            raise runs.RunError(f"the ticket's level {unfinished[0]} ({level_dir(ticket, unfinished[0])}) is not "
-                                f"finished: run its IMP first")
-        for r in range(1, settings.rounds + 1):
-            runs.load_run(level_dir(ticket, r))  # every level the control follows is read before anything trains
+        settings, source, config = _follow_ticket(settings, ticket, rounds_from_ticket)
     elif ticket is not None:
         raise ConfigError("--ticket is only for --control reinit or random-mask")
     elif run is not None:
         if config is not None:
             raise ConfigError("train flags apply only when no RUN is given (level 0 is then trained here)")
-        dense = _load_dense(run)
-        source, config = dense.path, dense.config
-        if settings.rewind != "init" and settings.rewind not in dense.checkpoint_steps():
-            raise runs.RunError(f"--rewind {settings.rewind}: {dense.path} has no checkpoint at that step "
-                                f"(it has {', '.join(map(str, dense.checkpoint_steps()))})")
-        if settings.rewind != "init":
-            from models.model import check_shapes
-
-            try:
-                check_shapes(dense.checkpoint(settings.rewind), config.d_embed, config.k, config.out_dim)
-            except ValueError as e:
-                raise runs.RunError(f"{dense.path} checkpoint {settings.rewind}: {e}") from None
+        source, config = _dense_start(run, settings.rewind)
     elif config is None:
         raise ConfigError("give a dense RUN to prune, or train flags (e.g. --preset cpu-small) to train level 0")
     if settings.rewind != "init" and settings.rewind > config.steps:
         raise ConfigError(f"--rewind {settings.rewind} is past the recipe's {config.steps} steps")
-    plan = ImpPlan(settings, out, config, None if source is None else Path(source),
-                   None if ticket is None else Path(ticket), plots)
+    plan = ImpPlan(settings, Path(out), config, source, ticket, plots)
     _check_out(plan)
     return plan
+
+
+def _follow_ticket(settings: ImpSettings, ticket: Path, rounds_from_ticket: bool
+                   ) -> tuple[ImpSettings, Path, TrainConfig]:
+    """A control's settings (the ticket's, with the control's rounds), its level 0 and recipe; every level
+    it follows is read before anything trains."""
+    rec, t, config = read_record(ticket)
+    if rec["method"] != "imp":
+        raise runs.RunError(f"{ticket} is a {rec['method']} control, not an IMP directory")
+    rounds = t.rounds if rounds_from_ticket else settings.rounds
+    if rounds > t.rounds:
+        raise ConfigError(f"--rounds {rounds} exceeds the ticket's {t.rounds}")
+    source = level_dir(ticket, 0)
+    _load_dense(source)
+    followed = [_ticket_level(ticket, r) for r in range(1, rounds + 1)]  # all finished, then each read
+    for d in followed:
+        runs.load_run(d)
+    return replace(t, rounds=rounds, control=settings.control), source, config
+
+
+def _ticket_level(ticket: Path, level: int) -> Path:
+    """The ticket's level `level`, refused unless finished."""
+    d = level_dir(ticket, level)
+    if not runs.is_finished(d):
+        raise runs.RunError(f"the ticket's level {level} ({d}) is not finished: run its IMP first")
+    return d
+
+
+def _dense_start(run: str | Path, rewind: str | int) -> tuple[Path, TrainConfig]:
+    """A finished dense run to prune: its path and recipe, with a checkpoint at the rewind step."""
+    dense = _load_dense(run)
+    if rewind != "init":
+        from models.model import check_shapes
+
+        if rewind not in dense.checkpoint_steps():
+            raise runs.RunError(f"--rewind {rewind}: {dense.path} has no checkpoint at that step "
+                                f"(it has {', '.join(map(str, dense.checkpoint_steps()))})")
+        try:
+            check_shapes(dense.checkpoint(rewind), dense.config.d_embed, dense.config.k, dense.config.out_dim)
+        except ValueError as e:
+            raise runs.RunError(f"{dense.path} checkpoint {rewind}: {e}") from None
+    return dense.path, dense.config
 
 
 def _load_dense(run: str | Path) -> runs.Run:
@@ -220,8 +235,8 @@ def _control_gen(cfg: TrainConfig, level: int) -> torch.Generator:
 
 def run_masks(run: runs.Run) -> dict[str, torch.Tensor]:
     """The masks a run trained under (all-True for a dense run)."""
-    return {n: run.extra.get(f"mask.{n}", torch.ones_like(run.params[n], dtype=torch.bool)).bool()
-            for n in PRUNABLE}
+    dense = ones_like(run.params)
+    return {n: run.extra.get(f"mask.{n}", dense[n]).bool() for n in PRUNABLE}
 
 
 def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
@@ -232,25 +247,18 @@ def level_masks(plan: ImpPlan, level: int) -> dict[str, torch.Tensor]:
         shapes = {n: tuple(prev.params[n].shape) for n in PRUNABLE}
         keep = level_keep(shapes, level, s.rate, s.rate_out, s.scope)
         return magnitude_prune(prev.params, run_masks(prev), keep)
-    tdir = level_dir(plan.ticket, level)
-    if not runs.is_finished(tdir):
-        raise runs.RunError(f"the ticket's level {level} ({tdir}) is not finished: run its IMP first")
-    tmask = run_masks(runs.load_run(tdir))
+    tmask = run_masks(runs.load_run(_ticket_level(plan.ticket, level)))
     if s.control == "reinit":
         return tmask
     shapes = {n: tuple(tmask[n].shape) for n in PRUNABLE}
-    return random_masks(shapes, {n: int(tmask[n].sum()) for n in PRUNABLE}, _control_gen(plan.config, level))
+    return random_masks(shapes, counts(tmask), _control_gen(plan.config, level))
 
 
 def level_row(level: int, run_dir: Path) -> dict:
     """A row of levels.json from a finished level's summary and masks."""
     run = runs.load_run(run_dir)
-    s = run.summary
-    row = {"level": level, "run": run_dir.name, **sparsity_record(run_masks(run))}
-    for key in ("final_loss", "mono_count", "dead_count", "mono_per_N", "mono_per_k", "feature_histogram",
-                "mono_per_feature"):
-        row[key] = s.get(key)
-    return row
+    return {"level": level, "run": run_dir.name, **sparsity_record(run_masks(run)),
+            **{key: run.summary.get(key) for key in LEVEL_SUMMARY}}
 
 
 def write_levels(plan: ImpPlan, rows: list[dict]) -> None:
@@ -285,55 +293,42 @@ def run_imp(plan: ImpPlan, *, on_level: Callable[[int, str], None] | None = None
 
 
 def _run_levels(plan: ImpPlan, on_level, on_progress, stop) -> list[dict]:
-    from models.train import train_run
-
-    s, out, cfg = plan.settings, plan.out, plan.config
-
-    def progress(level):
-        return None if on_progress is None else (lambda step, loss, mono: on_progress(level, step, loss, mono))
-
-    d0 = level_dir(out, 0)
-    if runs.is_finished(d0):
-        status = "skipped"
-    elif plan.source is not None:
-        if d0.exists():
-            shutil.rmtree(d0)
-        _copy_run(plan.source, d0)
-        runs.write_json(d0 / runs.CLAIM, {"kind": LEVEL_KIND})
-        status = "copied"
-    else:
-        stop_after = stop[1] if stop and stop[0] == 0 else None
-        summary = train_run(cfg, d0, resume=True, on_progress=progress(0), stop_after=stop_after, plots=plan.plots,
-                            kind=LEVEL_KIND)
-        if not summary:
-            return []
-        status = "trained"
-    rows = [level_row(0, d0)]
-    write_levels(plan, rows)
-    if on_level:
-        on_level(0, status)
-
-    level0 = runs.load_run(d0)
-    base = rewind_weights(level0, s.rewind)
-    for level in range(1, s.rounds + 1):
-        d = level_dir(out, level)
-        if runs.is_finished(d):
-            status = "skipped"
-        else:
-            mask = level_masks(plan, level)
-            start = fresh_init(cfg, level) if s.control == "reinit" else base
-            stop_after = stop[1] if stop and stop[0] == level else None
-            summary = train_run(cfg, d, resume=True, start_params=start, masks=mask, on_progress=progress(level),
-                                stop_after=stop_after, start_step=0 if s.rewind == "init" else s.rewind,
-                                plots=plan.plots, kind=LEVEL_KIND)
-            if not summary:
-                return rows
-            status = "trained"
+    rows: list[dict] = []
+    base = None  # the weights levels 1.. restart from, once level 0 is done
+    for level in range(plan.settings.rounds + 1):
+        d = level_dir(plan.out, level)
+        status = "skipped" if runs.is_finished(d) else _make_level(plan, level, base, on_progress, stop)
+        if status is None:  # stopped inside this level, its state saved
+            return rows
         rows.append(level_row(level, d))
         write_levels(plan, rows)
         if on_level:
             on_level(level, status)
+        if level == 0:
+            base = rewind_weights(runs.load_run(d), plan.settings.rewind)
     return rows
+
+
+def _make_level(plan: ImpPlan, level: int, base, on_progress, stop) -> str | None:
+    """Copy the dense source as level 0, or train the level: "copied", "trained", or None when stopped."""
+    from models.train import train_run
+
+    s, d = plan.settings, level_dir(plan.out, level)
+    if level == 0 and plan.source is not None:
+        if d.exists():
+            shutil.rmtree(d)
+        _copy_run(plan.source, d)
+        runs.write_json(d / runs.CLAIM, {"kind": LEVEL_KIND})
+        return "copied"
+    start = {}
+    if level > 0:
+        masks = level_masks(plan, level)
+        start = dict(masks=masks, start_params=fresh_init(plan.config, level) if s.control == "reinit" else base,
+                     start_step=0 if s.rewind == "init" else s.rewind)
+    report = None if on_progress is None else partial(on_progress, level)
+    summary = train_run(plan.config, d, resume=True, on_progress=report, plots=plan.plots, kind=LEVEL_KIND,
+                        stop_after=stop[1] if stop and stop[0] == level else None, **start)
+    return "trained" if summary else None
 
 
 def load_levels(out: str | Path) -> dict:

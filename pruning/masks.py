@@ -25,11 +25,12 @@ def ones_like(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {n: torch.ones_like(params[n], dtype=torch.bool) for n in PRUNABLE}
 
 
-def _keep_top(score: torch.Tensor, keep: int) -> torch.Tensor:
-    """Bool mask (flat) of the `keep` largest scores; ties to the lower index."""
-    order = torch.sort(score, descending=True, stable=True).indices
+def first_k(score: torch.Tensor, k: int, descending: bool = False) -> torch.Tensor:
+    """Bool mask (flat) of the k first scores of a stable sort: the smallest (or largest), ties to the lower
+    index."""
+    order = torch.sort(score, descending=descending, stable=True).indices
     out = torch.zeros(score.numel(), dtype=torch.bool, device=score.device)
-    out[order[:keep]] = True
+    out[order[:k]] = True
     return out
 
 
@@ -50,11 +51,11 @@ def magnitude_prune(params: dict[str, torch.Tensor], masks: dict[str, torch.Tens
         for n in PRUNABLE:
             if keep[n] > int(masks[n].sum()):
                 raise ValueError(f"{n}: cannot keep {keep[n]} weights of {int(masks[n].sum())} surviving")
-            out[n] = _keep_top(_scores(params, masks, n), keep[n]).view_as(masks[n])
+            out[n] = first_k(_scores(params, masks, n), keep[n], descending=True).view_as(masks[n])
         return out
     if keep > sum(int(masks[n].sum()) for n in PRUNABLE):
         raise ValueError(f"cannot keep {keep} weights of fewer surviving")
-    flat = _keep_top(torch.cat([_scores(params, masks, n) for n in PRUNABLE]), keep)
+    flat = first_k(torch.cat([_scores(params, masks, n) for n in PRUNABLE]), keep, descending=True)
     n1 = masks["W1"].numel()
     return {"W1": flat[:n1].view_as(masks["W1"]), "W2": flat[n1:].view_as(masks["W2"])}
 

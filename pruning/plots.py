@@ -30,9 +30,8 @@ FEATURE_COLOURS = {"kept by a same neuron": "#1b9e77", "moved to other neurons":
                    "gained": "#66a61e", "unserved": "#cccccc"}
 
 
-def _level_ticks(ax, levels, fractions, axis="x"):
-    labels = [f"{lv}\n{100 * f:.3g}%" for lv, f in zip(levels, fractions)]
-    (ax.set_xticks if axis == "x" else ax.set_yticks)(range(len(levels)), labels, fontsize=7)
+def _level_ticks(ax, levels, fractions):
+    ax.set_xticks(range(len(levels)), [f"{lv}\n{100 * f:.3g}%" for lv, f in zip(levels, fractions)], fontsize=7)
 
 
 def neurons_plot(data: dict, path: Path) -> None:
@@ -118,74 +117,76 @@ def _thin(ticks: list[float], most: int = 12) -> list[float]:
     return out
 
 
+PANELS = (("mono_per_N", "monosemantic neurons / N", "monosemanticity"), ("final_loss", "eval loss", "loss"),
+          ("dead_per_k", "dead neurons / k", "dead neurons"))
+
+
+def _mean_band(ax, xs, stats: list[dict], colour, **line):
+    """The mean over seeds as a line, their min-max range as a band (and error bars on a lone point)."""
+    m, lo, hi = (np.array([s[key] for s in stats]) for key in ("mean", "min", "max"))
+    h, = ax.plot(xs, m, color=colour, ms=4, lw=1.3, **line)
+    ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
+    if len(xs) == 1:
+        ax.errorbar(xs, m, yerr=[m - lo, hi - m], color=colour, capsize=3, lw=1)
+    return h
+
+
+def _seeds(pts: list[dict]) -> int:
+    return max(r[field]["n"] for r in pts for field, _, _ in PANELS if r[field])
+
+
 def compare_plot(rows: list[dict], cfg: dict, path: Path, x: str = "fraction", title: str | None = None) -> None:
     """mono/N, eval loss and dead/k against remaining weights (log scale, sparser to the right); one line
     per method with its min-max band over seeds; the dense model of the same width as a reference line."""
     xkey = "remaining_fraction" if x == "fraction" else "remaining"
     sparse = [r for r in rows if r["method"] != "dense"]
     widths = [r["k"] for r in sparse] or [r["k"] for r in rows]
-    main_k = max(set(widths), key=widths.count)
+    main_k, several_k = max(set(widths), key=widths.count), len({r["k"] for r in rows}) > 1
     fig, axs = plt.subplots(1, 3, figsize=(15, 4.6))
-    panels = (("mono_per_N", "monosemantic neurons / N"), ("final_loss", "eval loss"), ("dead_per_k", "dead neurons / k"))
-    labels = sorted({r["label"] for r in sparse}, key=lambda lb: next(
-        (i for i, m in enumerate(METHOD_STYLE) if lb.split(" ")[0] == m), 99))
+    rank = list(METHOD_STYLE)
+    labels = sorted({r["label"] for r in sparse}, key=lambda lb: (
+        rank.index(lb.split(" ")[0]) if lb.split(" ")[0] in rank else 99, lb))
     handles = []
     for li, label in enumerate(labels):
         pts = sorted((r for r in sparse if r["label"] == label), key=lambda r: -r[xkey])
-        method = pts[0]["method"]
-        colour, marker, name = METHOD_STYLE.get(method, (f"C{li}", "o", method))
-        if len({r["k"] for r in rows}) > 1:
+        colour, marker, name = METHOD_STYLE.get(pts[0]["method"], (f"C{li}", "o", pts[0]["method"]))
+        if several_k:
             name += f" (k={pts[0]['k']})"
-        n = max(max(r[f]["n"] for f, _ in panels if r[f]) for r in pts)
-        ls = "-" if pts[0]["k"] == main_k else ":"
-        for ax, (field, _) in zip(axs, panels):
+        for ax, (field, _, _) in zip(axs, PANELS):
             have = [r for r in pts if r[field]]
-            if not have:
-                continue
-            xs = np.array([r[xkey] for r in have], dtype=float)
-            m = np.array([r[field]["mean"] for r in have])
-            lo, hi = np.array([r[field]["min"] for r in have]), np.array([r[field]["max"] for r in have])
-            h, = ax.plot(xs, m, marker=marker, ls=ls, color=colour, ms=4, lw=1.3)
-            ax.fill_between(xs, lo, hi, color=colour, alpha=0.18, lw=0)
-            if len(xs) == 1:
-                ax.errorbar(xs, m, yerr=[m - lo, hi - m], color=colour, capsize=3, lw=1)
-        handles.append((h, f"{name}, n={n}"))
-    for r in (r for r in rows if r["method"] == "dense"):
-        n = max(r[f]["n"] for f, _ in panels if r[f])
-        for ax, (field, _) in zip(axs, panels):
-            if not r[field]:
-                continue
+            if have:
+                h = _mean_band(ax, np.array([r[xkey] for r in have], dtype=float), [r[field] for r in have], colour,
+                               marker=marker, ls="-" if pts[0]["k"] == main_k else ":")
+        handles.append((h, f"{name}, n={_seeds(pts)}"))
+    for r in (r for r in rows if r["method"] == "dense" and (r["k"] == main_k or x == "count")):
+        for ax, (field, _, _) in zip(axs, PANELS):
             s = r[field]
-            if r["k"] == main_k:
+            if not s:
+                continue
+            if r["k"] == main_k:  # the reference: a line across, its range a band
                 h = ax.axhline(s["mean"], color="black", ls="--", lw=1)
                 ax.axhspan(s["min"], s["max"], color="black", alpha=0.08, lw=0)
-                lab = f"dense k={r['k']} (reference), n={n}"
-            elif x == "count":
+            else:  # another width: a point at its own count of weights
                 h = ax.errorbar([r[xkey]], [s["mean"]], yerr=[[s["mean"] - s["min"]], [s["max"] - s["mean"]]],
                                 fmt="*", ms=11, color="black", capsize=3)
-                lab = f"dense k={r['k']}, n={n}"
-            else:
-                continue
-        if r["k"] == main_k or x == "count":
-            handles.append((h, lab))
+        handles.append((h, f"dense k={r['k']}{' (reference)' if r['k'] == main_k else ''}, n={_seeds([r])}"))
     ticks = sorted({r[xkey] for r in rows if r["method"] != "dense" or r["k"] == main_k or x == "count"},
                    reverse=True)
-    _sparsity_axes(axs, panels, _thin(ticks), x)
+    _sparsity_axes(axs, _thin(ticks), x)
     if handles:
         fig.legend([h for h, _ in handles], [lab for _, lab in handles], loc="lower center",
                    ncol=min(4, len(handles)), fontsize=8, frameon=False)
-    c = TrainConfig.from_dict(cfg)
     head = title or "monosemanticity and loss against sparsity"
-    fig.suptitle(f"{head}: {describe(c, swept=('k', 'seed') if len({r['k'] for r in rows}) > 1 else ())}\n"
+    fig.suptitle(f"{head}: {describe(TrainConfig.from_dict(cfg), swept=('k', 'seed') if several_k else ())}\n"
                  f"lines: mean over seeds; bands: min-max range", fontsize=9)
     fig.tight_layout(rect=(0, 0.1 if len(handles) > 4 else 0.06, 1, 1))
     save_figure(fig, path)
     plt.close(fig)
 
 
-def _sparsity_axes(axs, panels, ticks: list[float], x: str) -> None:
+def _sparsity_axes(axs, ticks: list[float], x: str) -> None:
     """Log x, inverted (sparser to the right), ticks at the remaining counts or fractions; panel labels."""
-    for ax, (_, ylab) in zip(axs, panels):
+    for ax, (_, ylab, name) in zip(axs, PANELS):
         ax.set_xscale("log")
         ax.set_xticks(ticks)
         ax.xaxis.set_minor_locator(NullLocator())
@@ -197,5 +198,4 @@ def _sparsity_axes(axs, panels, ticks: list[float], x: str) -> None:
         ax.set_xlabel("W1 and W2 weights remaining (log scale; sparser to the right)" if x == "fraction" else
                       "non-zero W1 and W2 weights (log scale; fewer to the right)")
         ax.grid(alpha=0.3)
-    for ax, name in zip(axs, ("monosemanticity", "loss", "dead neurons")):
         ax.set_title(name)
