@@ -3,7 +3,7 @@
 Permuting hidden units leaves the model's function unchanged. Weight matching is one exact linear
 assignment over u[j] = [W1[j], b1[j], W2[:, j]]; activation matching maximises the summed correlation of
 hidden activations on a draw of ACTIVATION_SAMPLES inputs from the task's eval stream; STE matching
-(basins.ste) learns the permutation from the midpoint's loss. `perm[j]` is the
+learns the permutation from the midpoint's loss (ste_permutation). `perm[j]` is the
 unit of B put at position j: aligned B = permute(B, perm). See docs/science.md.
 """
 from __future__ import annotations
@@ -119,6 +119,53 @@ def align(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], method: str 
     return Alignment(method, perm, float(score[idx, idx].sum() * norm), float(score[idx, perm].sum() * norm))
 
 
+STE_STEPS, STE_LR, PROBE = 256, 1e-3, 8192
+
+
+def _project(free: dict[str, torch.Tensor], pb: dict[str, torch.Tensor]) -> np.ndarray:
+    return _assign(weight_score({n: t.detach() for n, t in free.items()}, pb))
+
+
+def ste_permutation(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], cfg, steps: int = STE_STEPS,
+                    lr: float = STE_LR, seed: int = 0) -> tuple[np.ndarray, float, float]:
+    """Straight-through-estimator matching (Ainsworth et al. 2023, Algorithm 3): free weights theta~ start
+    at A; each step projects them onto B's permutations by weight matching, takes the task loss of the
+    midpoint (A + pi(B)) / 2 on a training batch and passes its gradient straight through the projection
+    to theta~ (Adam). Returns the permutation of the lowest midpoint loss seen on a fixed probe batch
+    (ties to the earlier), that loss at the identity, and at the result."""
+    from models import seeds
+    from models.model import forward
+    from models.tasks import Task, task_loss
+
+    task = Task(cfg)
+    gen = seeds.generator(seed, seeds.STE)
+    xp, yp = task.sample(PROBE, gen)
+
+    def mid_loss(perm) -> float:
+        pbp = permute(pb, perm)
+        with torch.no_grad():
+            return float(task_loss(forward({n: (pa[n] + pbp[n]) / 2 for n in PARAM_NAMES}, xp, cfg.nonlinearity), yp))
+
+    identity = np.arange(pa["b1"].shape[0])
+    free = {n: pa[n].detach().clone().requires_grad_(True) for n in PARAM_NAMES}
+    opt = torch.optim.Adam(free.values(), lr=lr)
+    best = _project(free, pb)
+    best_loss = mid_loss(best)
+    for _ in range(steps):
+        perm = _project(free, pb)
+        pbp = permute(pb, perm)
+        x, y = task.sample(cfg.batch, gen)
+        mid = {n: (pa[n] + pbp[n] + free[n] - free[n].detach()) / 2 for n in PARAM_NAMES}
+        loss = task_loss(forward(mid, x, cfg.nonlinearity), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        now = mid_loss(perm)
+        if now < best_loss:
+            best, best_loss = perm, now
+    return best, mid_loss(identity), best_loss
+
+
 def align_runs(a: Run, b: Run, method: str = "weight") -> Alignment:
     """Align run B to run A (runs of one task, checked); activation matching uses a draw of
     ACTIVATION_SAMPLES inputs from the task's eval stream."""
@@ -126,8 +173,6 @@ def align_runs(a: Run, b: Run, method: str = "weight") -> Alignment:
 
     check_compatible(a, b)
     if method == "ste":
-        from .ste import ste_permutation
-
         perm, before, after = ste_permutation(a.params, b.params, a.config)
         return Alignment("ste", perm, before, after)
     x = eval_set(a.config, "cpu", ACTIVATION_SAMPLES)[0] if method == "activation" else None

@@ -5,14 +5,13 @@ only after every input is checked. torch is imported inside commands (fast --hel
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import bar, console, guarded, in_range, num, parse_floats, print_table
+from models.clikit import bars, console, guarded, in_range, num, parse_floats, print_table
 from models.config import LIMITS, MAX_ELEMENTS, ConfigError, require
 
 app = make_app((
@@ -91,23 +90,6 @@ def _write(out: Path, name: str, obj: dict) -> None:
     from models.runs import write_json
 
     write_json(out / name, obj)
-
-
-@contextmanager
-def _bars():
-    """new(name, total) -> update: progress bars that start at their first update (none for a refusal),
-    all stopped on leaving, in the order they were made."""
-    made = []
-
-    def new(name: str, total: int):
-        prog, update = bar(name, total)
-        made.append(prog)
-        return update
-    try:
-        yield new
-    finally:
-        for prog in made:
-            prog.stop()
 
 
 # ------------------------------------------------------------------ align
@@ -239,7 +221,7 @@ def curve(a: str = typer.Argument(..., help="run A (t = 0)"), b: str = typer.Arg
     ra.config = _precision(ra, precision)
     out, fig, claim = _claim("curve", out, runs_dir, [ra, rb], force, fmt)
     with claim:
-        with _bars() as new_bar:
+        with bars() as new_bar:
             res, tensors = curve_record(ra, rb, kind, bends, steps, lr, seed, points, eval_size,
                                         on_progress=new_bar(f"curve {kind}", steps))
         write_tensors(out / "bends.safetensors", tensors)
@@ -294,7 +276,7 @@ def hop(a: str = typer.Argument(..., help="start run A"), b: str = typer.Argumen
     out, fig, claim = _claim("hop", out, runs_dir, [ra, rb], force, fmt, resumable=True,
                              inputs=[p.path for p in peer_runs])
     with claim:
-        with _bars() as new_bar:
+        with bars() as new_bar:
             updates = []  # the bar of the direction under way is the last
             results = hop_directions(
                 ra, rb, lams, steps, out, both=both, peers=peer_runs, mono_margin=mono_margin, release=release, lr=lr,
@@ -357,7 +339,7 @@ def cbft(a: str = typer.Argument(..., help="start run A"),
             f"{ra.name}: CBFT reports monosemanticity, which is not defined for {ra.config.nonlinearity}")
     out, fig, claim = _claim("cbft", out, runs_dir, [ra], force, fmt)
     with claim:
-        with _bars() as new_bar:
+        with bars() as new_bar:
             r = run_cbft(ra.params, cfg, steps, margin, lr, seed, finetune, control,
                          on_progress=new_bar(f"cbft {ra.name}", steps + finetune))
         write_run(out, result_config(cfg, steps, finetune, lr), r.params, ra.params,
@@ -401,7 +383,7 @@ def map_(runs_: list[str] = typer.Argument(None, metavar="RUNS...", help="run di
     out, fig, claim = _claim("map", out, runs_dir, loaded, force, fmt, name=sweep.name if sweep else loaded[0].name)
     n = len(loaded)
     with claim:
-        with _bars() as new_bar:
+        with bars() as new_bar:
             res = map_runs(loaded, tol, points, eval_size, on_pair=new_bar("pairs", n * (n - 1) // 2), device=dev,
                            backend=backend, workers=workers, address=address)
         _write(out, "map.json", res)

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from .clikit import app as make_app
-from .clikit import (TrainFlags, bar, fail, guarded, num, parse_ints, print_table, progress, report_failures,
+from .clikit import (TrainFlags, bars, fail, guarded, num, parse_ints, print_table, progress, report_failures,
                      set_threads, train_options)
 from .config import ConfigError, TrainConfig
 
@@ -39,14 +39,9 @@ def train(
     from .train import train_run
 
     run_dir = runs_dir / name
-    if quiet:
-        summary = train_run(cfg, run_dir, resume=resume, force=force)
-    else:
-        prog, update = bar(name, cfg.steps, cfg.n_features)
-        try:
-            summary = train_run(cfg, run_dir, resume=resume, force=force, on_progress=update)
-        finally:
-            prog.stop()
+    with bars(quiet) as new_bar:
+        update = new_bar(name, cfg.steps, cfg.n_features)
+        summary = train_run(cfg, run_dir, resume=resume, force=force, on_progress=update)
     _print_summary(run_dir, cfg, summary)
 
 

@@ -6,6 +6,7 @@ Nothing here imports torch at import time, so every `--help` stays fast.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
@@ -126,6 +127,25 @@ def bar(name: str, total: int, n_features: int | None = None):
             info += f"  mono/N {mono / n_features:.3f}"
         prog.update(tid, completed=step, info=info)
     return prog, update
+
+
+@contextlib.contextmanager
+def bars(quiet: bool = False):
+    """new(name, total, n_features=None) -> update (None when quiet): bars that start at their first update
+    (none for a refusal), all stopped on leaving, in the order they were made."""
+    made = []
+
+    def new(name: str, total: int, n_features: int | None = None):
+        if quiet:
+            return None
+        prog, update = bar(name, total, n_features)
+        made.append(prog)
+        return update
+    try:
+        yield new
+    finally:
+        for prog in made:
+            prog.stop()
 
 
 def fanned_out(title: str, total: int, quiet: bool, run: Callable):

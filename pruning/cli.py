@@ -11,8 +11,8 @@ from typing import Optional
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import (TrainFlags, bar, console, fanned_out, guarded, parse_ints, progress, report_failures,
-                           set_threads, train_options)
+from models.clikit import (TrainFlags, bars, fanned_out, guarded, num, parse_ints, print_table, progress,
+                           report_failures, set_threads, train_options)
 from models.config import ConfigError
 
 app = make_app((
@@ -28,22 +28,6 @@ ADDRESS = typer.Option(None, "--address", help="sets on Ray: auto | HOST:PORT")
 MAX_RETRIES = typer.Option(1, "--max-retries", help="sets on Ray: retries of a failed member")
 
 
-def _table(title: str, columns, rows, **table) -> None:
-    """Print a rich table with these column headers and rows of string cells."""
-    from rich.table import Table
-
-    t = Table(title=title, **table)
-    for col in columns:
-        t.add_column(col)
-    for row in rows:
-        t.add_row(*row)
-    console().print(t)
-
-
-def _num(v, fmt: str) -> str:
-    return "" if v is None else f"{v:{fmt}}"
-
-
 def _executor(backend: str, workers: int, address: Optional[str], max_retries: int) -> dict:
     """The set flags, refused before anything runs when bad, as run_chains' and run_grow_set's keywords."""
     from models.executor import check_backend
@@ -55,7 +39,7 @@ def _executor(backend: str, workers: int, address: Optional[str], max_retries: i
 def _set_table(results: dict, title: str, columns: tuple, cells, what: str) -> None:
     """A row per member of a set (cells(its result), or "failed"); exit 1 when any failed."""
     failed = ["failed"] + [""] * (len(columns) - 2)
-    _table(title, columns, ([name, *(failed if isinstance(r, str) or not r else cells(r))]
+    print_table(title, columns, ([name, *(failed if isinstance(r, str) or not r else cells(r))]
                             for name, r in results.items()))
     report_failures(results, what)
 
@@ -158,11 +142,11 @@ def _run_imp(plan, quiet: bool) -> None:
     def cells(r):
         h = r["feature_histogram"] or {}
         return [str(r["level"]), f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining_W1"]),
-                str(r["remaining_W2"]), f"{r['final_loss']:.4f}", _num(r["mono_per_N"], ".3f"), str(r["mono_count"]),
+                str(r["remaining_W2"]), f"{r['final_loss']:.4f}", num(r["mono_per_N"], ".3f"), str(r["mono_count"]),
                 str(r["dead_count"]), f"{h.get('0', '')} / {h.get('1', '')} / {h.get('2+', '')}"]
-    _table(f"{plan.settings.method}: {plan.out}/levels.json",
-           ("level", "remaining", "W1", "W2", "eval loss", "mono/N", "mono", "dead", "features 0 / 1 / 2+"),
-           map(cells, rows))
+    print_table(f"{plan.settings.method}: {plan.out}/levels.json",
+                ("level", "remaining", "W1", "W2", "eval loss", "mono/N", "mono", "dead", "features 0 / 1 / 2+"),
+                map(cells, rows))
 
 
 @app.command()
@@ -202,18 +186,12 @@ def grow(
         results = fanned_out(f"{method} set -> {out.name}", len(items), quiet,
                              lambda on_done: run_grow_set(items, on_done=on_done, **executor))
         _set_table(results, f"{method}: {len(items)} runs in {out}", ("run", "eval loss", "mono/N", "dead"),
-                   lambda s: [f"{s['final_loss']:.4f}", _num(s["mono_per_N"], ".3f"), str(s["dead_count"])], "runs")
+                   lambda s: [f"{s['final_loss']:.4f}", num(s["mono_per_N"], ".3f"), str(s["dead_count"])], "runs")
         return
     check_grow_out(settings, cfg, out)
     set_threads(threads)
-    if quiet:
-        summary = run_grow(settings, cfg, out)
-    else:
-        prog, update = bar(f"{method} {out.name}", cfg.steps, cfg.n_features)
-        try:
-            summary = run_grow(settings, cfg, out, on_progress=update)
-        finally:
-            prog.stop()
+    with bars(quiet) as new_bar:
+        summary = run_grow(settings, cfg, out, on_progress=new_bar(f"{method} {out.name}", cfg.steps, cfg.n_features))
     _grow_table(out, settings, summary)
 
 
@@ -229,7 +207,7 @@ def _grow_table(out: Path, settings, summary: dict) -> None:
     if summary.get("mono_count") is not None:
         rows.append(("monosemantic", f"{summary['mono_count']} (mono/N {summary['mono_per_N']:.3f}), "
                                      f"dead {summary['dead_count']}"))
-    _table(f"{settings.method}: {out}", (), rows, show_header=False)
+    print_table(f"{settings.method}: {out}", (), rows, show_header=False)
 
 
 @app.command()
@@ -246,16 +224,16 @@ def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (h
     neurons_plot(data, out / "neurons.png")
     for key, names, what in (("transitions", NEURON_TRANSITIONS, "neurons"),
                              ("feature_transitions", FEATURE_TRANSITIONS, "features")):
-        _table(f"{out}: {what} between consecutive levels", ("levels", *names),
-               ([f"{tr['from']}->{tr['to']}", *(str(tr["counts"][n]) for n in names)] for tr in data[key]))
+        print_table(f"{out}: {what} between consecutive levels", ("levels", *names),
+                    ([f"{tr['from']}->{tr['to']}", *(str(tr["counts"][n]) for n in names)] for tr in data[key]))
     counted = ("mono", "poly", "dead", "level0_mono_still_same_feature", "level0_served_features_still_served",
                "neurons_without_inputs")
-    _table(f"{out}: what survives from level 0 ({data['level0_mono']} mono neurons, "
-           f"{data['level0_served_features']} served features)",
-           ("level", "remaining", "mono", "poly", "dead", "level-0 mono still on same feature",
-            "level-0 features still served", "neurons without inputs"),
-           ([str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", *(str(s[c]) for c in counted)]
-            for s in data["survival"]))
+    print_table(f"{out}: what survives from level 0 ({data['level0_mono']} mono neurons, "
+                f"{data['level0_served_features']} served features)",
+                ("level", "remaining", "mono", "poly", "dead", "level-0 mono still on same feature",
+                 "level-0 features still served", "neurons without inputs"),
+                ([str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", *(str(s[c]) for c in counted)]
+                 for s in data["survival"]))
     typer.echo(f"wrote {out / NEURONS_JSON} and {out / 'neurons.png'}")
 
 
@@ -269,8 +247,6 @@ def compare(
 ):
     """mono/N, loss and dead/k against remaining weights (log scale): one line per method, mean and range
     over seeds, the dense model as a reference line."""
-    from rich.markup import escape
-
     from models.runs import FIGURE_FORMATS, RunError, write_json
 
     from .compare import compare as compare_dirs
@@ -288,11 +264,12 @@ def compare(
     compare_plot(rows, cfg, out, x=x, title=title)
 
     def cell(s, fmt):
-        return "" if s is None else escape(f"{s['mean']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]")
-    _table(escape(f"{out}: mean [min, max] over seeds"),
-           ("method", "remaining", "weights", "seeds", "mono/N", "eval loss", "dead/k"),
-           ([r["label"], f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining"]), str(len(r["seeds"])),
-             cell(r["mono_per_N"], ".3f"), cell(r["final_loss"], ".4f"), cell(r["dead_per_k"], ".3f")] for r in rows))
+        return "" if s is None else f"{s['mean']:{fmt}} [{s['min']:{fmt}}, {s['max']:{fmt}}]"
+    print_table(f"{out}: mean [min, max] over seeds",
+                ("method", "remaining", "weights", "seeds", "mono/N", "eval loss", "dead/k"),
+                ([r["label"], f"{100 * r['remaining_fraction']:.2f}%", str(r["remaining"]), str(len(r["seeds"])),
+                  cell(r["mono_per_N"], ".3f"), cell(r["final_loss"], ".4f"), cell(r["dead_per_k"], ".3f")]
+                 for r in rows))
     typer.echo(f"wrote {out} and {record_path}")
 
 

@@ -17,7 +17,7 @@ def _run(root, name):
 
 def test_ste_recovers_a_permuted_copy(tiny_runs):
     from basins.align import permute
-    from basins.ste import ste_permutation
+    from basins.align import ste_permutation
 
     a = _run(tiny_runs, "s0")
     perm = np.random.default_rng(3).permutation(a.config.k)
