@@ -1,7 +1,7 @@
 """The training loop: the paper's recipe (LAMB, restarting cosine, bias decay: models.bias_decay), resumable.
 
 A step samples a sparse batch, takes the loss (+ L1 on hidden activations) and its gradients, applies the
-optimizer at lr(step), then decays b1 in the first half. Checkpoints (weights + the metric) follow updates
+optimizer at lr(step), then decays b1 (in the first half, by default). Checkpoints (weights + the metric) follow updates
 1, 2, 4, 8, ...; the resume state is saved at each and every SAVE_EVERY steps, so a resumed run equals the
 uninterrupted one bit for bit at the same thread count. The files are written by models.rundir.
 """
