@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import torch
 
-from .config import BIAS_DECAY_MODES as MODES  # noqa: F401
 from .config import TrainConfig
 
 
