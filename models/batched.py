@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 
 from . import runs, seeds
+from .bias_decay import BiasDecay
 from .config import ConfigError, TrainConfig
 from .model import NONLINEARITY, PARAM_NAMES, matmul_precision
 from .optim import make_optimizer
@@ -23,7 +24,7 @@ from .train import (PROGRESS_EVERY, SAVE_EVERY, LossLog, checkpoint_entry, finis
 
 # what every instance of a batch must share: the shapes, the loop, the optimizer and the device
 SHARED_FIELDS = ("task", "n_features", "d_embed", "k", "nonlinearity", "optimizer", "schedule",
-                 "schedule_period", "batch", "steps", "device", "precision")
+                 "schedule_period", "batch", "steps", "device", "precision", "bias_decay_mode")
 
 
 def batch_key(cfg: TrainConfig) -> tuple:
@@ -103,7 +104,7 @@ def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume
             d.release()
 
 
-def _begin_or_restore(dirs, cfgs, states, begun, params, opt, gens, device, start):
+def _begin_or_restore(dirs, cfgs, states, begun, params, opt, decay, gens, device, start):
     """Per instance: the files of a fresh run, or its saved state copied into slot e of the stack.
     Returns each instance's metrics so far and wall time before this process."""
     metrics: list[list[dict]] = [[] for _ in cfgs]
@@ -118,6 +119,10 @@ def _begin_or_restore(dirs, cfgs, states, begun, params, opt, gens, device, star
                 opt.exp_avg[n][e].copy_(st.opt[f"exp_avg.{n}"])
                 opt.exp_avg_sq[n][e].copy_(st.opt[f"exp_avg_sq.{n}"])
         opt.step_count = int(st.opt["step_count"])
+        try:
+            decay.load_instance_state(e, st.decay)
+        except KeyError:
+            raise runs.RunError(f"{d.path / runs.RESUME} does not fit this run (bias decay state)") from None
         gens[e].set_state(st.gen)
         wall_before[e] = st.wall_s
         metrics[e] = d.metrics_until(start)
@@ -131,12 +136,11 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
     gens = [seeds.generator(c.seed, seeds.DATA, device) for c in cfgs]
     params = {n: torch.stack([b[2][n] for b in begun]).requires_grad_(True) for n in PARAM_NAMES}
     opt = make_optimizer(cfg0.optimizer, params, instances=True)
-    metrics, wall_before = _begin_or_restore(dirs, cfgs, states, begun, params, opt, gens, device, start)
-
     # per-instance constants on the device: no host work inside the step loop
+    factor = torch.tensor([1 - c.bias_decay * c.lr for c in cfgs], device=device).view(E, 1)
+    decay = BiasDecay(cfg0, factor, params, instances=True)
+    metrics, wall_before = _begin_or_restore(dirs, cfgs, states, begun, params, opt, decay, gens, device, start)
     base_lr = torch.tensor([c.lr for c in cfgs], device=device)
-    decay = torch.tensor([1 - c.bias_decay * c.lr for c in cfgs], device=device).view(E, 1)
-    any_decay = any(c.bias_decay for c in cfgs)
     l1 = torch.tensor([c.l1 for c in cfgs], device=device) if any(c.l1 for c in cfgs) else None
     shape = cfg0.replace(lr=1.0)  # the schedule's factor: every instance shares schedule and period
     singles = [t.single_feature_inputs() for t in tasks]
@@ -154,7 +158,7 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
             opt_state.update({f"exp_avg_sq.{n}": t[e] for n, t in opt.exp_avg_sq.items()})
             opt_state["step_count"] = torch.tensor(opt.step_count, dtype=torch.int64)
             d.save_state(ResumeState(params=instance(e), opt=opt_state, gen=gens[e].get_state(), step=step,
-                                     wall_s=wall_before[e] + wall), metrics[e])
+                                     wall_s=wall_before[e] + wall, decay=decay.instance_state(e)), metrics[e])
 
     for step in range(start, cfg0.steps):
         xs, ys = zip(*(t.sample(cfg0.batch, g) for t, g in zip(tasks, gens)))
@@ -163,9 +167,7 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
         for n, p in params.items():
             p.grad = grads[n]
         opt.step(base_lr * lr_at(shape, step))
-        if step < cfg0.steps / 2 and any_decay:
-            with torch.no_grad():
-                params["b1"].mul_(decay)
+        decay.apply(step, params, grads["b1"] == 0 if cfg0.bias_decay_mode == "per-neuron" else None)
         losses.log(step, loss)
         done = step + 1
         if is_checkpoint(done):

@@ -16,13 +16,14 @@ OPTIMIZERS = ("lamb", "adam")
 SCHEDULES = ("restart-cosine", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
+BIAS_DECAY_MODES = ("fixed", "per-neuron", "adaptive")
 
 
 class ConfigError(ValueError):
     """A bad hyperparameter; its message is one line meant for the user."""
 
 
-OPTIONAL_FIELDS = {"preset", "precision"}  # may be absent from a stored config.json (then: the default)
+OPTIONAL_FIELDS = {"preset", "precision", "bias_decay_mode"}  # may be absent from a stored config.json (then: the default)
 
 
 def require(ok: bool, msg: str) -> None:
@@ -66,6 +67,8 @@ class TrainConfig:
     schedule: str = _opt("restart-cosine", "restart-cosine (paper) | cosine | constant")
     schedule_period: int = _opt(512, "T_max of restart-cosine: lr is 0 at T_max and back at lr at 2 T_max")
     bias_decay: float = _opt(0.0, "b1 *= 1 - bias_decay * lr after each step in the first half")
+    bias_decay_mode: str = _opt("fixed", "fixed (the paper's: every neuron, first half) | per-neuron (neurons "
+                                "dead on the batch, whole run) | adaptive (fades as W1, W2 settle)")
     l1: float = _opt(0.0, "L1 penalty on hidden activations: l1 * sum|h| / batch")
     batch: int = _opt(1024, "batch size")
     steps: int = _opt(8192, "training steps")
@@ -79,7 +82,7 @@ class TrainConfig:
         need = require
         for name, choices in (("task", TASKS), ("freq", FREQS), ("nonlinearity", NONLINEARITIES),
                               ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("device", DEVICES),
-                              ("precision", PRECISIONS)):
+                              ("precision", PRECISIONS), ("bias_decay_mode", BIAS_DECAY_MODES)):
             v = getattr(self, name)
             need(v in choices, f"unknown --{name.replace('_', '-')} {v!r}; choose one of {', '.join(choices)}")
         for name in ("n_features", "d_embed", "k", "batch", "steps", "schedule_period"):
@@ -97,6 +100,9 @@ class TrainConfig:
         need(self.lr > 0, f"--lr must be positive, got {self.lr}")
         need(self.bias_decay >= 0 and self.bias_decay * self.lr < 1,
              f"--bias-decay must be >= 0 with bias_decay*lr < 1, got {self.bias_decay}")
+        need(self.bias_decay_mode != "per-neuron" or self.nonlinearity == "relu",
+             f"--bias-decay-mode per-neuron needs relu (a neuron is dead when no sample activates it), "
+             f"got {self.nonlinearity}")
         need(self.l1 >= 0, f"--l1 must be >= 0, got {self.l1}")
         need(self.data_bias_margin >= 0, f"data_bias_margin must be >= 0, got {self.data_bias_margin}")
         need(self.d_embed <= self.n_features,

@@ -18,8 +18,10 @@ def describe(cfg: TrainConfig, swept: tuple[str, ...] | list[str] = ()) -> str:
     def v(name, label, fmt="g"):
         x = getattr(cfg, name)
         return f"{label}=*" if name in swept else f"{label}={x if isinstance(x, str) else format(x, fmt)}"
+    shown_mode = cfg.bias_decay_mode != "fixed" or "bias_decay_mode" in swept
     return (f"{cfg.task} {v('n_features', 'N')} {v('d_embed', 'd')} {v('k', 'k')} {v('eps', 'eps', '.3g')} | "
             f"{cfg.optimizer} {v('lr', 'lr')} {v('bias_init', 'bias')} {v('bias_decay', 'decay')} "
+            f"{v('bias_decay_mode', 'mode') + ' ' if shown_mode else ''}"
             f"{v('batch', 'B')} {v('steps', 'steps')} {v('precision', 'prec')}")
 
 

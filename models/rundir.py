@@ -127,7 +127,7 @@ def config_record(cfg: TrainConfig, device: torch.device | str) -> dict:
 @dataclass
 class ResumeState:
     """Everything a run needs to continue bit for bit: weights, optimizer moments, masks, a hook's state,
-    the data generator, the step reached and the wall time spent so far."""
+    the bias decay's state, the data generator, the step reached and the wall time spent so far."""
 
     params: dict[str, torch.Tensor]
     opt: dict[str, torch.Tensor]
@@ -136,12 +136,14 @@ class ResumeState:
     wall_s: float
     masks: dict[str, torch.Tensor] = field(default_factory=dict)
     hook: dict[str, torch.Tensor] = field(default_factory=dict)
+    decay: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         out = {f"param.{n}": p for n, p in self.params.items()}
         out.update({f"opt.{k}": v for k, v in self.opt.items()})
         out.update({f"mask.{n}": m for n, m in self.masks.items()})
         out.update({f"hook.{k}": v for k, v in self.hook.items()})
+        out.update({f"decay.{k}": v for k, v in self.decay.items()})
         out["gen"] = self.gen
         out["step"] = torch.tensor(self.step, dtype=torch.int64)
         out["wall_s"] = torch.tensor(self.wall_s, dtype=torch.float64)
@@ -151,7 +153,7 @@ class ResumeState:
     def from_tensors(cls, t: dict[str, torch.Tensor]) -> "ResumeState":
         def part(prefix):
             return {k[len(prefix):]: v for k, v in t.items() if k.startswith(prefix)}
-        return cls(params=part("param."), opt=part("opt."), masks=part("mask."), hook=part("hook."),
+        return cls(params=part("param."), opt=part("opt."), masks=part("mask."), hook=part("hook."), decay=part("decay."),
                    gen=t["gen"], step=int(t["step"]), wall_s=float(t["wall_s"]))
 
 

@@ -1,7 +1,7 @@
-"""The training loop: the paper's recipe (LAMB, restarting cosine, bias decay in the first half), resumable.
+"""The training loop: the paper's recipe (LAMB, restarting cosine, bias decay: models.bias_decay), resumable.
 
 A step samples a sparse batch, takes the loss (+ L1 on hidden activations) and its gradients, applies the
-optimizer at lr(step), then decays b1 in the first half. Checkpoints (weights + the metric) follow updates
+optimizer at lr(step), then decays b1 (in the first half, by default). Checkpoints (weights + the metric) follow updates
 1, 2, 4, 8, ...; the resume state is saved at each and every SAVE_EVERY steps, so a resumed run equals the
 uninterrupted one bit for bit at the same thread count. The files are written by models.rundir.
 """
@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from . import runs, seeds
+from .bias_decay import BiasDecay
 from .config import TrainConfig, require
 from .evaluate import run_summary
 from .metric import measure
@@ -110,12 +111,14 @@ class LossLog:
 
 
 def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Task, gen: torch.Generator,
-               step: int, masks: dict[str, torch.Tensor], grad_hook: Callable | None = None) -> torch.Tensor:
+               step: int, masks: dict[str, torch.Tensor], grad_hook: Callable | None = None,
+               decay: BiasDecay | None = None) -> torch.Tensor:
     """One update (0-based `step`): sample, loss and gradients, masked gradients, optimizer, bias decay.
 
     grad_hook(step, params) may add to each p.grad in place before the masks apply (a penalty term,
-    e.g. basins' pull toward another model). Returns the task loss (without L1 or the hook's term) of
-    the batch, before the update."""
+    e.g. basins' pull toward another model). `decay` carries the bias decay's state (a stateless fixed or
+    per-neuron one when None). Returns the task loss (without L1 or the hook's term) of the batch,
+    before the update."""
     x, y = task.sample(cfg.batch, gen)
     with matmul_precision(cfg.precision, x.device):
         if cfg.nonlinearity == "relu":
@@ -131,14 +134,14 @@ def train_step(cfg: TrainConfig, params: dict[str, torch.Tensor], opt, task: Tas
             for p in params.values():
                 p.grad = None
             total.backward()
+    # dead on this batch: no sample activated the neuron, so its task gradient on b1 is exactly zero
+    dead = params["b1"].grad == 0 if cfg.bias_decay_mode == "per-neuron" else None
     if grad_hook is not None:
         grad_hook(step, params)
     for n, m in masks.items():
         params[n].grad.mul_(m)
     opt.step(lr_at(cfg, step))
-    if step < cfg.steps / 2 and cfg.bias_decay:
-        with torch.no_grad():
-            params["b1"].mul_(1 - cfg.bias_decay * cfg.lr)
+    (decay or BiasDecay(cfg, 1 - cfg.bias_decay * cfg.lr, params)).apply(step, params, dead)
     return loss
 
 
@@ -176,6 +179,7 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
         init[n] = init[n] * m
     params = {n: t.clone().requires_grad_(True) for n, t in init.items()}
     opt = make_optimizer(cfg.optimizer, params)
+    decay = BiasDecay(cfg, 1 - cfg.bias_decay * cfg.lr, params)
     gen = seeds.generator(cfg.seed, seeds.DATA, device)
     metrics: list[dict] = []
     start, wall_before = start_step, 0.0
@@ -186,6 +190,7 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
                 p.copy_(st.params[n])
         try:
             opt.load_state_tensors(st.opt)
+            decay.load_state_tensors(st.decay)
             for n in masks:
                 masks[n].copy_(st.masks[n])
         except (KeyError, RuntimeError):
@@ -208,12 +213,13 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
         losses.flush(metrics)
         hook = after_step.state_tensors() if hasattr(after_step, "state_tensors") else {}
         rd.save_state(ResumeState(params=params, opt=opt.state_tensors(), masks=masks, hook=hook,
+                                  decay=decay.state_tensors(),
                                   gen=gen.get_state(), step=step, wall_s=wall_before + time.perf_counter() - t0),
                       metrics)
 
     last_mono = None
     for step in range(start, cfg.steps):
-        loss = train_step(cfg, params, opt, task, gen, step, masks, grad_hook)
+        loss = train_step(cfg, params, opt, task, gen, step, masks, grad_hook, decay)
         losses.log(step, loss)
         done = step + 1
         if after_step is not None:
