@@ -185,14 +185,14 @@ def test_rewind_step_continues_level_0s_schedule_and_data_order(tmp_path, monkey
     seen = []
     real_step = train_mod.train_step
 
-    def spy(c, params, opt, task, gen, step, masks, grad_hook=None):
+    def spy(c, params, opt, task, gen, step, masks, grad_hook=None, decay=None):
         state = gen.get_state()
         x, _ = task.sample(c.batch, gen)
         gen.set_state(state)
         lrs = []
         real = opt.step
         opt.step = lambda lr: (lrs.append(lr), real(lr))[1]
-        out = real_step(c, params, opt, task, gen, step, masks, grad_hook)
+        out = real_step(c, params, opt, task, gen, step, masks, grad_hook, decay)
         opt.step = real
         seen.append((step, lrs[0], x.sum().item()))
         return out
