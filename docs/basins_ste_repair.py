@@ -36,8 +36,12 @@ def main() -> None:
     planes = {}
     for name in ("plane_poly_seeds", "plane_mono_poly_mono"):
         p = json.loads((a.root / name / "plane.json").read_text())
+        j = min(range(len(p["xs"])), key=lambda j: abs(p["xs"][j] - p["points"]["B"]["x"] / 2))
+        column = [row[j] for row in p["loss"]]  # the grid column nearest the perpendicular bisector of A-B
+        i = min(range(len(column)), key=column.__getitem__)
         planes[name] = {"c": p["c"], "points": p["points"], "max_loss": max(map(max, p["loss"])),
-                        "min_loss": min(map(min, p["loss"]))}
+                        "min_loss": min(map(min, p["loss"])),
+                        "bisector_min": {"x": p["xs"][j], "y": p["ys"][i], "loss": column[i]}}
     a.json.write_text(json.dumps({"command": "bash docs/basins_ste_repair.sh", "barrier": "barrier_rel (Entezari, "
                                   "relative to the endpoints' mean loss)", "rows": rows, "planes": planes}, indent=1) + "\n")
     print("| pair | naive | weight | weight + REPAIR | STE | STE + REPAIR | mono/N at 0.5: weight / + REPAIR |")
