@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import bars, console, guarded, in_range, num, parse_floats, print_table
+from models.clikit import FORMAT, bars, console, guarded, in_range, num, parse_floats, print_table
 from models.config import LIMITS, MAX_ELEMENTS, ConfigError, require
 
 app = make_app((
@@ -23,7 +23,6 @@ RUNS_DIR = typer.Option(Path("runs"), "--runs-dir", help="where run names are lo
 FORCE = typer.Option(False, "--force", help="overwrite a finished result of the same command in --out")
 DEVICE = typer.Option("auto", "--device", help="where losses are computed: auto (cuda if torch sees it) | cpu | cuda")
 PRECISION = typer.Option(None, "--precision", help="fp32 | bf16 for the training steps (default: the run's own)")
-FORMAT = typer.Option("png", "--format", help="figure format: png | pdf | svg")
 
 
 MAX_POINTS, MAX_EVAL, MAX_BENDS = 1025, 2**20, 16

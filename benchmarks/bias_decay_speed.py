@@ -1,7 +1,7 @@
 """What each --bias-decay-mode costs per training step, in one process so the ratios are fair: the steady-state
 models.train.train_step at the cpu-small and paper shapes (batch 1024), bias -1 with decay 0.1, for the
 fixed, per-neuron and adaptive modes (the adaptive window shortened to 64 steps so its measurement runs
-inside the timed steps). Rounds are interleaved; medians are reported. Goal: < 2% of a step.
+inside the timed steps). Rounds are interleaved and the modes' order rotates; medians are reported. Goal: < 2% of a step.
 
 Usage: python benchmarks/bias_decay_speed.py [--threads 2] [--steps 200] [--rounds 5] [--out ...json]
 """
@@ -44,9 +44,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     shapes = {"cpu-small B1024": preset("cpu-small"), "paper B1024": dict(preset("cpu"), batch=1024)}
     raw: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
         for name, kw in shapes.items():
-            for mode in BIAS_DECAY_MODES:
+            for mode in BIAS_DECAY_MODES[r % 3:] + BIAS_DECAY_MODES[:r % 3]:  # the order rotates per round
                 cfg = TrainConfig(**{**kw, "steps": 4 * args.steps}, device="cpu", bias_init=-1.0, bias_decay=0.1,
                                   bias_decay_mode=mode, schedule_period=32)
                 raw.setdefault(f"{name} {mode}", []).append(step_time(cfg, args.steps))

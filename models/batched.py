@@ -81,7 +81,7 @@ def check_batch(cfgs: list[TrainConfig], run_dirs: list[Path]) -> None:
 
 def train_batched(cfgs: list[TrainConfig], run_dirs: list[str | Path], *, resume: bool = False,
                   force: bool = False, on_progress: Callable[[int, list[float]], None] | None = None,
-                  stop_after: int | None = None, plots: bool = True) -> list[dict]:
+                  stop_after: int | None = None, plots: bool | str = True) -> list[dict]:
     """Train E runs as one stacked model; returns their summaries (empty after stop_after).
 
     Each instance's run dir gets what train_run would write. Instances resumed together must stand at

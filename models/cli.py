@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 
 from .clikit import app as make_app
-from .clikit import (TrainFlags, bars, fail, guarded, num, parse_ints, print_table, progress, report_failures,
-                     set_threads, train_options)
+from .clikit import (FORMAT, TrainFlags, bars, fail, figure_format, guarded, num, parse_ints, print_table, progress,
+                     report_failures, set_threads, train_options)
 from .config import ConfigError, TrainConfig
 
 app = make_app("Train toy models of monosemanticity (Jermyn et al. 2022), sweep them, and inspect runs.")
@@ -27,10 +27,12 @@ def train(
     force: bool = typer.Option(False, "--force", help="overwrite an existing run"),
     threads: Optional[int] = typer.Option(None, help="torch threads (default: torch's choice)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    fmt: str = FORMAT,
     *, train: TrainFlags,
 ):
-    """Train one model into RUNS_DIR/NAME (config, task, init, checkpoints, metrics, summary, PNGs)."""
+    """Train one model into RUNS_DIR/NAME (config, task, init, checkpoints, metrics, summary, figures)."""
     cfg = train.config()
+    figure_format(fmt)
     if not str(runs_dir) or str(runs_dir) == ".":
         raise ConfigError("--runs-dir must name a directory")
     if "/" in name or "\n" in name or name in ("", ".", "..") or len(name) > 200:
@@ -41,7 +43,7 @@ def train(
     run_dir = runs_dir / name
     with bars(quiet) as new_bar:
         update = new_bar(name, cfg.steps, cfg.n_features)
-        summary = train_run(cfg, run_dir, resume=resume, force=force, on_progress=update)
+        summary = train_run(cfg, run_dir, resume=resume, force=force, on_progress=update, plots=fmt)
     _print_summary(run_dir, cfg, summary)
 
 
@@ -140,6 +142,7 @@ def sweep(
     workers: int = SWEEP_OPTIONS["workers"], backend: str = SWEEP_OPTIONS["backend"],
     address: Optional[str] = SWEEP_OPTIONS["address"], gpus_per_run: Optional[float] = SWEEP_OPTIONS["gpus_per_run"],
     max_retries: int = SWEEP_OPTIONS["max_retries"], instances: int = SWEEP_OPTIONS["instances"],
+    fmt: str = FORMAT,
     *, train: TrainFlags,
 ):
     """Train a grid of runs; train flags fix a value for every cell (e.g. --steps 4096 --k 512). Finished
@@ -152,7 +155,7 @@ def sweep(
     cells = expand(base, grid, zipped, parse_ints(seeds, "--seeds"))
     _run_sweep(cells, out, f"sweep {out.name}", dict(workers=workers, backend=backend, address=address,
                                                      gpus_per_run=gpus_per_run, max_retries=max_retries,
-                                                     instances=instances))
+                                                     instances=instances), fmt)
 
 
 def require_seed_free(train: TrainFlags) -> None:
@@ -160,11 +163,12 @@ def require_seed_free(train: TrainFlags) -> None:
         raise ConfigError("a sweep takes its seeds from --seeds, not --seed")
 
 
-def _run_sweep(cells, out: Path, title: str, executor: dict) -> None:
+def _run_sweep(cells, out: Path, title: str, executor: dict, fmt: str) -> None:
     from . import runs
     from .executor import check_backend
     from .sweep import check_cells, run_sweep
 
+    figure_format(fmt)
     check_backend(executor["backend"], executor["workers"], executor["address"], executor["gpus_per_run"],
                   executor["max_retries"])
     check_cells(cells, out)
@@ -173,7 +177,7 @@ def _run_sweep(cells, out: Path, title: str, executor: dict) -> None:
         tid = prog.add_task(title, total=len(cells), completed=done0, info="")
         table = run_sweep(cells, out, on_cell=lambda cell, status: prog.update(tid, advance=1,
                                                                                info=f"{status}: {cell.name}"),
-                          **executor)
+                          plots=fmt, **executor)
     _print_sweep(table, list(cells[0].values))
     report_failures({r["name"]: r.get("error", "failed") if r["state"] == "failed" else r for r in table}, "cells")
 
@@ -241,7 +245,7 @@ def paper_sweep(
     workers: int = typer.Option(1, "--workers", help="worker processes (Ray: CPUs of a local instance)"),
     backend: str = SWEEP_OPTIONS["backend"], address: Optional[str] = SWEEP_OPTIONS["address"],
     gpus_per_run: Optional[float] = SWEEP_OPTIONS["gpus_per_run"], max_retries: int = SWEEP_OPTIONS["max_retries"],
-    instances: int = SWEEP_OPTIONS["instances"],
+    instances: int = SWEEP_OPTIONS["instances"], fmt: str = FORMAT,
     *, train: TrainFlags,
 ):
     """Train one of the paper's Table 1 batches at paper scale (batch 8192, 2^17 steps: a GPU or cluster
@@ -266,7 +270,7 @@ def paper_sweep(
         return
     _run_sweep(cells, out, f"{s['name']} -> {out}", dict(workers=workers, backend=backend, address=address,
                                                         gpus_per_run=gpus_per_run, max_retries=max_retries,
-                                                        instances=instances))
+                                                        instances=instances), fmt)
 
 
 def _print_sweep(table: list[dict], axes: list[str]) -> None:

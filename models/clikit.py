@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from .config import PRESETS, ConfigError, TrainConfig, parse_bias_init, preset, require
 
 MAX_THREADS = 256
+FORMAT = typer.Option("png", "--format", help="figure format: png | pdf | svg")
 INTERRUPTED = "interrupted; the run's last saved state is kept: rerun with --resume to continue"
 
 
@@ -194,6 +195,13 @@ def in_range(v, flag: str, lo: float, hi: float, *, open_lo: bool = False) -> No
 
     ok = v is not None and math.isfinite(v) and (v > lo if open_lo else v >= lo) and v <= hi
     require(ok, f"{flag} must be in {'(' if open_lo else '['}{lo:g}, {hi:g}], got {v}")
+
+
+def figure_format(fmt: str) -> str:
+    """--format checked (one line for an unknown one)."""
+    from .runs import plot_format
+
+    return plot_format(fmt)
 
 
 def set_threads(n: Optional[int]) -> None:

@@ -25,13 +25,14 @@ def describe(cfg: TrainConfig, swept: tuple[str, ...] | list[str] = ()) -> str:
             f"{v('batch', 'B')} {v('steps', 'steps')} {v('precision', 'prec')}")
 
 
-def run_plots(run_dir: Path, params: dict, cfg: TrainConfig, task, metrics: list[dict], mono) -> None:
-    """A finished run's training.png and sfa.png."""
+def run_plots(run_dir: Path, params: dict, cfg: TrainConfig, task, metrics: list[dict], mono,
+              fmt: str = "png") -> None:
+    """A finished run's training.FMT and sfa.FMT."""
     from .metric import single_feature_activations
 
     A = single_feature_activations(params, task.single_feature_inputs(), cfg.nonlinearity).cpu()
-    training_plot(metrics, cfg, Path(run_dir) / "training.png", title=Path(run_dir).name)
-    sfa_plot(A, cfg, Path(run_dir) / "sfa.png", title=Path(run_dir).name, mono=mono)
+    training_plot(metrics, cfg, Path(run_dir) / f"training.{fmt}", title=Path(run_dir).name)
+    sfa_plot(A, cfg, Path(run_dir) / f"sfa.{fmt}", title=Path(run_dir).name, mono=mono)
 
 
 def training_plot(metrics: list[dict], cfg: TrainConfig, path: Path, title: str = "") -> None:

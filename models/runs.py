@@ -78,6 +78,17 @@ def write_metrics(path: Path, metrics: list[dict]) -> None:
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
+def plot_format(plots) -> str | None:
+    """The figure format a `plots` argument asks for: False/None none, True png, or a format by name."""
+    if plots is None or plots is False:
+        return None
+    if plots is True:
+        return "png"
+    if plots not in FIGURE_FORMATS:
+        raise ConfigError(f"unknown --format {plots!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+    return plots
+
+
 def save_figure(fig, path: Path) -> None:
     """A figure in the format its suffix names (png, pdf or svg; png when the suffix is none of these),
     then closed (pyplot keeps every open figure alive)."""

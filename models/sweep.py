@@ -59,7 +59,7 @@ def expand(base: TrainConfig, grid: list[str], zipped: list[str], seeds: list[in
     return cells
 
 
-def _train_cells(items: list[tuple[TrainConfig, str]], plots: bool = True) -> list[dict]:
+def _train_cells(items: list[tuple[TrainConfig, str]], plots: bool | str = True) -> list[dict]:
     """One executor item: a lone cell through train_run, several as instances of one batched model."""
     if len(items) == 1:
         from .train import train_run
@@ -88,7 +88,7 @@ def group_cells(items: list[tuple[TrainConfig, str]], instances: int) -> list[li
 def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
               on_cell: Callable[[Cell, str], None] | None = None, backend: str = "local",
               address: str | None = None, gpus_per_run: float | None = None, max_retries: int = 1,
-              instances: int = 1, plots: bool = True, title: str | None = None) -> list[dict]:
+              instances: int = 1, plots: bool | str = True, title: str | None = None) -> list[dict]:
     """Train every unfinished cell through the executor of `backend` (models.executor); returns the sweep
     table (also written to OUT/sweep.json) and, with plots, draws sweep.png and curves.png. With Ray a
     failed cell is retried up to max_retries times. instances > 1 trains up to that many equal-shape cells
@@ -98,6 +98,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
     from .rundir import ResultDir
 
     check_backend(backend, workers, address, gpus_per_run, max_retries)
+    runs.plot_format(plots)
     require(1 <= instances <= MAX_INSTANCES, f"--instances must be in [1, {MAX_INSTANCES}], got {instances}")
     out = Path(out)
     check_cells(cells, out)
@@ -105,7 +106,7 @@ def run_sweep(cells: list[Cell], out: Path, workers: int = 2,
         claim.claim(resume=True)
         table = _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances, plots)
         if plots and any(r["state"] == "finished" for r in table):
-            sweep_figures(cells, table, out, title)
+            sweep_figures(cells, table, out, title, runs.plot_format(plots))
         return table
 
 
@@ -125,14 +126,15 @@ def check_cells(cells: list[Cell], out: Path) -> None:
                                   f"use a new --out for these settings")
 
 
-def sweep_figures(cells: list[Cell], table: list[dict], out: Path, title: str | None = None) -> None:
-    """OUT/sweep.png (final numbers against the first axis) and OUT/curves.png (training curves per cell)."""
+def sweep_figures(cells: list[Cell], table: list[dict], out: Path, title: str | None = None,
+                  fmt: str = "png") -> None:
+    """OUT/sweep.FMT (final numbers against the first axis) and OUT/curves.FMT (training curves per cell)."""
     from .plots import describe, sweep_curves_plot, sweep_plot
 
     axes = list(cells[0].values) if cells else []
     title = title or f"{Path(out).name}: {describe(cells[0].config, swept=axes)}"
-    sweep_plot(aggregate(table, axes or ["seed"]), axes or ["seed"], Path(out) / "sweep.png", title=title)
-    sweep_curves_plot(curves(cells, out), Path(out) / "curves.png", title=title)
+    sweep_plot(aggregate(table, axes or ["seed"]), axes or ["seed"], Path(out) / f"sweep.{fmt}", title=title)
+    sweep_curves_plot(curves(cells, out), Path(out) / f"curves.{fmt}", title=title)
 
 
 def _run_cells(cells, out, workers, on_cell, backend, address, gpus_per_run, max_retries, instances,

@@ -150,7 +150,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
               masks: dict[str, torch.Tensor] | None = None,
               on_progress: Callable[[int, float | None, int | None], None] | None = None,
               stop_after: int | None = None, grad_hook: Callable | None = None,
-              after_step=None, plots: bool = True, start_step: int = 0, kind: str = "run") -> dict:
+              after_step=None, plots: bool | str = True, start_step: int = 0, kind: str = "run") -> dict:
     """Train one run into run_dir and return its summary.
 
     start_params replaces the drawn init (pruning rewinds through it); masks (bool, same shapes as
@@ -158,12 +158,13 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
     work early with the resume state saved (for tests of --resume). grad_hook(step, params) adds to the
     gradients (see train_step); after_step(done, params, opt, masks) runs after each update and may change
     `masks` in place (prune-and-grow); its state_tensors()/load_state_tensors(), if any, are resume state.
-    plots=False skips training.png and sfa.png. start_step > 0 continues a schedule from that step
+    plots=False skips training.png and sfa.png; "pdf" or "svg" draws them in that format. start_step > 0 continues a schedule from that step
     (IMP rewinding to a checkpoint): updates start_step .. steps-1 run with their learning rate, decay and
     data batches, the batches before start_step being drawn and skipped. `kind` is what the run dir
     records as its maker (models.rundir).
     """
     require(0 <= start_step < cfg.steps, f"start step {start_step} is outside the run's {cfg.steps} steps")
+    runs.plot_format(plots)  # an unknown format is refused before anything is written
     device = resolve_device(cfg.device)
     with RunDir(run_dir, kind) as rd:
         resuming = rd.claim(cfg, resume=resume, force=force)
@@ -172,7 +173,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
 
 
 def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, start_params, masks, on_progress,
-           stop_after, grad_hook, after_step, plots: bool, start_step: int) -> dict:
+           stop_after, grad_hook, after_step, plots: bool | str, start_step: int) -> dict:
     task_tensors, task, init = start_run(cfg, device, start_params)
     masks = {n: m.to(device=device, dtype=torch.bool) for n, m in masks.items()}
     for n, m in masks.items():
@@ -245,14 +246,15 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
 
 def finish_run(rd: RunDir, cfg: TrainConfig, params: dict[str, torch.Tensor], metrics: list[dict],
                device: torch.device, task: Task, masks: dict[str, torch.Tensor], *, wall_s: float,
-               steps_per_s: float | None, extra: dict | None = None, plots: bool = True) -> dict:
+               steps_per_s: float | None, extra: dict | None = None, plots: bool | str = True) -> dict:
     """Final eval and metric, model.safetensors, plots, then summary.json (which marks the run finished).
     `extra` adds fields to the summary (e.g. how a batched run was trained)."""
     p = {n: t.detach() for n, t in params.items()}
     summary, mono = run_summary(p, cfg, task, metrics, device, wall_s=wall_s, steps_per_s=steps_per_s, extra=extra)
+    fmt = runs.plot_format(plots)
 
     def draw(path: Path) -> None:
         from .plots import run_plots
 
-        run_plots(path, p, cfg, task, metrics, mono)
-    return rd.finish({**p, **{f"mask.{n}": m for n, m in masks.items()}}, metrics, summary, draw if plots else None)
+        run_plots(path, p, cfg, task, metrics, mono, fmt)
+    return rd.finish({**p, **{f"mask.{n}": m for n, m in masks.items()}}, metrics, summary, draw if fmt else None)

@@ -11,8 +11,8 @@ from typing import Optional
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import (TrainFlags, bars, fanned_out, guarded, num, parse_ints, print_table, progress,
-                           report_failures, set_threads, train_options)
+from models.clikit import (FORMAT, TrainFlags, bars, fanned_out, figure_format, guarded, num, parse_ints, print_table,
+                           progress, report_failures, set_threads, train_options)
 from models.config import ConfigError
 
 app = make_app((
@@ -61,7 +61,7 @@ def imp(
     control: str = typer.Option("none", "--control", help="none | reinit | random-mask"),
     ticket: Optional[Path] = typer.Option(None, "--ticket", help="with --control: the IMP directory it follows"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="where RUN is looked up by name"),
-    threads: Optional[int] = THREADS, quiet: bool = QUIET,
+    threads: Optional[int] = THREADS, quiet: bool = QUIET, fmt: str = FORMAT,
     workers: int = typer.Option(2, "--workers", help="chain sets: chains at once (one torch thread each)"),
     backend: str = BACKEND, address: Optional[str] = ADDRESS, max_retries: int = MAX_RETRIES,
     *, train: TrainFlags,
@@ -88,15 +88,16 @@ def imp(
     if train and (run_list or ticket is not None):
         raise ConfigError("train flags and --preset apply only when level 0 is trained here (no RUN, no --ticket)")
     cfg = train.config() if train else None
+    figure_format(fmt)
     executor = _executor(backend, workers, address, max_retries)
     paths = [runs.resolve(r, runs_dir) for r in run_list]
     if len(paths) > 1 or (ticket is not None and is_chain_set(ticket)):
         plans = plan_chains(settings, out, run_dirs=paths or None, ticket_set=ticket if not paths else None,
-                            rounds_from_ticket=follow)
+                            rounds_from_ticket=follow, plots=fmt)
         _run_chains(plans, out, quiet, executor)
         return
     plan = plan_imp(settings, out, run=paths[0] if paths else None, config=cfg, ticket=ticket,
-                    rounds_from_ticket=follow)
+                    rounds_from_ticket=follow, plots=fmt)
     set_threads(threads)
     _run_imp(plan, quiet)
 
@@ -161,7 +162,7 @@ def grow(
     drop_schedule: str = typer.Option("cosine", "--drop-schedule", help="cosine | constant"),
     end_fraction: float = typer.Option(0.75, "--end-fraction", help="no updates after this fraction of training"),
     distribution: str = typer.Option("uniform", "--distribution", help="uniform | erk layer densities"),
-    threads: Optional[int] = THREADS, quiet: bool = QUIET,
+    threads: Optional[int] = THREADS, quiet: bool = QUIET, fmt: str = FORMAT,
     seeds: Optional[str] = typer.Option(None, "--seeds", help="comma-separated seeds: a grow set, OUT/seedS each"),
     workers: int = typer.Option(2, "--workers", help="grow sets: runs at once (one torch thread each)"),
     backend: str = BACKEND, address: Optional[str] = ADDRESS, max_retries: int = MAX_RETRIES,
@@ -176,13 +177,14 @@ def grow(
     settings = GrowSettings(method=method, sparsity=sparsity, update_every=update_every, drop_fraction=drop_fraction,
                             drop_schedule=drop_schedule, end_fraction=end_fraction, distribution=distribution)
     cfg = train.config()
+    figure_format(fmt)
     if seeds is not None:
         if "seed" in train.given:
             raise ConfigError("give --seed (one run) or --seeds (a grow set), not both")
         from .fanout import plan_grow_set, run_grow_set
 
         executor = _executor(backend, workers, address, max_retries)
-        items = plan_grow_set(settings, cfg, out, parse_ints(seeds, "--seeds"))
+        items = plan_grow_set(settings, cfg, out, parse_ints(seeds, "--seeds"), plots=fmt)
         results = fanned_out(f"{method} set -> {out.name}", len(items), quiet,
                              lambda on_done: run_grow_set(items, on_done=on_done, **executor))
         _set_table(results, f"{method}: {len(items)} runs in {out}", ("run", "eval loss", "mono/N", "dead"),
@@ -191,7 +193,8 @@ def grow(
     check_grow_out(settings, cfg, out)
     set_threads(threads)
     with bars(quiet) as new_bar:
-        summary = run_grow(settings, cfg, out, on_progress=new_bar(f"{method} {out.name}", cfg.steps, cfg.n_features))
+        update = new_bar(f"{method} {out.name}", cfg.steps, cfg.n_features)
+        summary = run_grow(settings, cfg, out, on_progress=update, plots=fmt)
     _grow_table(out, settings, summary)
 
 
@@ -212,16 +215,18 @@ def _grow_table(out: Path, settings, summary: dict) -> None:
 
 @app.command()
 @guarded
-def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (holds levels.json)")):
-    """Track every neuron and every feature across levels: DIR/neurons.json and DIR/neurons.png."""
+def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (holds levels.json)"),
+            fmt: str = FORMAT):
+    """Track every neuron and every feature across levels: DIR/neurons.json and DIR/neurons.FMT."""
     from models.runs import write_json
 
     from .neurons import FEATURE_TRANSITIONS, NEURON_TRANSITIONS, NEURONS_JSON, track
     from .plots import neurons_plot
 
+    figure_format(fmt)
     data = track(out)
     write_json(out / NEURONS_JSON, data)
-    neurons_plot(data, out / "neurons.png")
+    neurons_plot(data, out / f"neurons.{fmt}")
     for key, names, what in (("transitions", NEURON_TRANSITIONS, "neurons"),
                              ("feature_transitions", FEATURE_TRANSITIONS, "features")):
         print_table(f"{out}: {what} between consecutive levels", ("levels", *names),
@@ -234,7 +239,7 @@ def neurons(out: Path = typer.Argument(..., help="an IMP or control directory (h
                  "level-0 features still served", "neurons without inputs"),
                 ([str(s["level"]), f"{100 * s['remaining_fraction']:.2f}%", *(str(s[c]) for c in counted)]
                  for s in data["survival"]))
-    typer.echo(f"wrote {out / NEURONS_JSON} and {out / 'neurons.png'}")
+    typer.echo(f"wrote {out / NEURONS_JSON} and {out / f'neurons.{fmt}'}")
 
 
 @app.command()

@@ -47,7 +47,7 @@ def members(d: str | Path) -> list[Path]:
 
 def plan_chains(settings: ImpSettings, out: str | Path, *, run_dirs: list[Path] | None = None,
                 ticket_set: str | Path | None = None, rounds_from_ticket: bool = False,
-                plots: bool = True) -> list[ImpPlan]:
+                plots: bool | str = True) -> list[ImpPlan]:
     """One plan per dense run (OUT/<run name>) or per chain of a ticket set (OUT/<chain name>), all checked
     before anything is written."""
     out = Path(out).resolve()  # absolute: a Ray worker on another node (or in another cwd) sees the same path
@@ -93,7 +93,8 @@ def run_chains(plans: list[ImpPlan], *, on_done: Callable[[str, str], None] | No
     return _fan_out(run_imp, plans, lambda p: p.out.name, plans[0].out.parent, CHAIN_SET, on_done, executor)
 
 
-def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int], plots: bool = True) -> list[tuple]:
+def plan_grow_set(settings: GrowSettings, cfg, out: str | Path, seeds: list[int],
+                  plots: bool | str = True) -> list[tuple]:
     """(settings, config, OUT/seedS, plots) per seed, each OUT checked as `prune grow` checks one."""
     out = Path(out).resolve()
     if (out / GROW_JSON).exists() or (out / runs.CONFIG).exists():

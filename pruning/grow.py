@@ -177,7 +177,7 @@ def check_grow_out(settings: GrowSettings, cfg: TrainConfig, out: str | Path) ->
 
 def run_grow(settings: GrowSettings, cfg: TrainConfig, out: str | Path, *,
              on_progress: Callable[[int, float | None, int | None], None] | None = None,
-             stop_after: int | None = None, plots: bool = True) -> dict:
+             stop_after: int | None = None, plots: bool | str = True) -> dict:
     """Train one sparse run into OUT (a run dir plus grow.json); resumes an unfinished one, skips a finished
     one. Returns its summary ({} when stopped early)."""
     from models.train import train_run

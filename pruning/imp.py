@@ -80,7 +80,7 @@ class ImpPlan:
     config: TrainConfig  # the level-0 recipe every level retrains with
     source: Path | None  # a finished dense run to copy as level 0, or None: train level 0 here
     ticket: Path | None  # the IMP directory a control follows
-    plots: bool = True  # each level's training.png and sfa.png
+    plots: bool | str = True  # each level's training and sfa figures (True: png, or a format)
 
     def record(self) -> dict:
         return {"method": self.settings.method, "settings": asdict(self.settings), "config": self.config.to_dict(),
@@ -90,7 +90,7 @@ class ImpPlan:
 
 def plan_imp(settings: ImpSettings, out: str | Path, *, run: str | Path | None = None,
              config: TrainConfig | None = None, ticket: str | Path | None = None,
-             rounds_from_ticket: bool = False, plots: bool = True) -> ImpPlan:
+             rounds_from_ticket: bool = False, plots: bool | str = True) -> ImpPlan:
     """Validate the inputs (run dirs, rewind step, an existing OUT) without writing anything.
 
     Exactly one start: `run` (a finished dense run), `config` (train level 0 here), or, for a control,

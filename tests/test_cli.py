@@ -97,3 +97,25 @@ def test_sweep_bad_axis(tmp_path):
 
     r = CliRunner().invoke(app, ["sweep", "--grid", "lr=1,2", "--instances", "0", "--out", str(tmp_path / "s")])
     assert r.exit_code == 2 and "--instances" in r.stderr and not (tmp_path / "s").exists()
+
+
+def test_figure_format_flag_on_every_figure_writing_command(tmp_path):
+    """--format svg gives the run's, the sweep's and the neuron tracker's figures as SVG; a bad one is refused
+    in one line before anything is written."""
+    store = tmp_path / "store"
+    r = cli("models", "train", "--preset", "tiny", "--steps", "32", "--batch", "64", "--name", "a", "--runs-dir", store,
+            "--quiet", "--format", "svg")
+    assert r.returncode == 0, r.stderr
+    assert (store / "a" / "training.svg").read_text().lstrip().startswith("<?xml") and (store / "a" / "sfa.svg").exists()
+    assert not (store / "a" / "training.png").exists()
+    r = cli("prune", "imp", store / "a", "--rounds", "1", "--out", tmp_path / "imp", "--quiet", "--format", "pdf")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "imp" / "level_01" / "sfa.pdf").read_bytes()[:4] == b"%PDF"
+    r = cli("prune", "neurons", tmp_path / "imp", "--format", "svg")
+    assert r.returncode == 0 and (tmp_path / "imp" / "neurons.svg").exists(), r.stderr
+    for args in (("models", "train", "--preset", "tiny", "--steps", "8", "--name", "b", "--runs-dir", store),
+                 ("models", "sweep", "--preset", "tiny", "--steps", "8", "--out", tmp_path / "sw"),
+                 ("prune", "grow", "--preset", "tiny", "--steps", "8", "--out", tmp_path / "g")):
+        r = cli(*args, "--format", "gif")
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--format" in r.stderr, (args, r.stderr)
+    assert not (store / "b").exists() and not (tmp_path / "sw").exists() and not (tmp_path / "g").exists()
