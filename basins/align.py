@@ -141,10 +141,16 @@ def ste_permutation(pa: dict[str, torch.Tensor], pb: dict[str, torch.Tensor], cf
     gen = seeds.generator(seed, seeds.STE)
     xp, yp = task.sample(PROBE, gen)
 
+    seen: dict[bytes, float] = {}  # most steps keep the last permutation: its probe loss is looked up
+
     def mid_loss(perm) -> float:
-        pbp = permute(pb, perm)
-        with torch.no_grad():
-            return float(task_loss(forward({n: (pa[n] + pbp[n]) / 2 for n in PARAM_NAMES}, xp, cfg.nonlinearity), yp))
+        key = np.asarray(perm).tobytes()
+        if key not in seen:
+            pbp = permute(pb, perm)
+            with torch.no_grad():
+                mid = {n: (pa[n] + pbp[n]) / 2 for n in PARAM_NAMES}
+                seen[key] = float(task_loss(forward(mid, xp, cfg.nonlinearity), yp))
+        return seen[key]
 
     identity = np.arange(pa["b1"].shape[0])
     free = {n: pa[n].detach().clone().requires_grad_(True) for n in PARAM_NAMES}

@@ -35,7 +35,7 @@ config, task, init, log2-spaced checkpoints, metrics and a summary."""),
     ("code", """from models import TrainConfig, load_run, train_run
 from models.config import preset
 
-mono_cfg = TrainConfig(**{**preset("tiny"), "steps": STEPS, "lr": 0.03, "device": "cpu"})
+mono_cfg = TrainConfig(**{**preset("tiny"), "steps": STEPS, "batch": 128, "lr": 0.03, "device": "cpu"})
 summary = train_run(mono_cfg, ROOT / "mono", force=True, plots=False)
 {k: summary[k] for k in ("final_loss", "mono_per_N", "dead_count", "mean_bias")}"""),
     ("md", """## 2. A sweep, and runs as a DataFrame
@@ -46,7 +46,7 @@ finished cells are skipped on a rerun. `models.runs_table` reads every run dir u
 from models.sweep import expand, run_sweep
 
 cells = expand(mono_cfg, ["lr=0.003,0.03"], [], seeds=[0, 1])
-table = run_sweep(cells, ROOT / "sweep", workers=2)
+table = run_sweep(cells, ROOT / "sweep", workers=2, plots=False)  # figures: section 3
 runs_table(ROOT / "sweep")[["run", "lr", "seed", "final_loss", "mono_per_N", "dead_count", "state"]]"""),
     ("md", """## 3. The paper's figure
 
@@ -74,9 +74,10 @@ Two rounds at rate 0.2, rewound to the init; then the same masks' counts drawn a
 random-mask control). Every level is a run directory."""),
     ("code", """from pruning.imp import ImpSettings, load_levels, plan_imp, run_imp
 
-imp = plan_imp(ImpSettings(rounds=2), ROOT / "imp", run=ROOT / "sweep" / "lr=0.03__seed=0")
+imp = plan_imp(ImpSettings(rounds=2), ROOT / "imp", run=ROOT / "sweep" / "lr=0.03__seed=0", plots=False)
 run_imp(imp)
-control = plan_imp(ImpSettings(rounds=2, control="random-mask"), ROOT / "random-mask", ticket=ROOT / "imp")
+control = plan_imp(ImpSettings(rounds=2, control="random-mask"), ROOT / "random-mask", ticket=ROOT / "imp",
+                   plots=False)
 run_imp(control)
 [(r["level"], round(r["remaining_fraction"], 3), round(r["final_loss"], 4), r["mono_count"])
  for r in load_levels(ROOT / "imp")["levels"]]"""),

@@ -171,6 +171,21 @@ CASES = [
     ("basins", ["cbft", "{s}/gelu", "--steps", "8", "--out", "{s}/cb"], "gelu"),
     ("prune", ["imp", "{s}/a", "--rewind", "0", "--out", "{s}/i"], "--rewind"),
     ("prune", ["imp", "{s}/a", "--rewind", "-4", "--out", "{s}/i"], "--rewind"),
+    # the plane, figure formats, bias-decay modes
+    ("basins", ["plane", "{s}/a", "{s}/b", "--out", "{s}/p"], "one of them"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "{s}/imp/level_01", "--curve", "{s}/notes", "--out", "{s}/p"], "one of them"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "{s}/imp/level_01", "--grid", "2", "--out", "{s}/p"], "--grid"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "{s}/imp/level_01", "--margin", "nan", "--out", "{s}/p"], "--margin"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "{s}/imp/level_01", "--eval-size", "0", "--out", "{s}/p"], "--eval-size"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "--curve", "{s}/notes", "--out", "{s}/p"], "curve.json"),
+    ("basins", ["plane", "{s}/a", "{s}/b", "{s}/gelu", "--out", "{s}/p"], "nonlinearities"),
+    ("basins", ["interpolate", "{s}/a", "{s}/b", "--method", "magic", "--out", "{s}/ip"], "--method"),
+    ("models", ["train", "--name", "x", "--runs-dir", "{s}", *T, "--format", "gif"], "--format"),
+    ("models", ["train", "--name", "x", "--runs-dir", "{s}", *T, "--bias-decay-mode", "often"], "--bias-decay-mode"),
+    ("models", ["train", "--name", "x", "--runs-dir", "{s}", *T, "--bias-decay-mode", "per-neuron",
+                "--nonlinearity", "gelu"], "per-neuron needs relu"),
+    ("prune", ["neurons", "{s}/imp", "--format", "tiff"], "--format"),
+    ("prune", ["imp", "{s}/a", "--rounds", "1", "--out", "{s}/i", "--format", "jpg"], "--format"),
 ]
 
 
