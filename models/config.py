@@ -23,7 +23,8 @@ class ConfigError(ValueError):
     """A bad hyperparameter; its message is one line meant for the user."""
 
 
-OPTIONAL_FIELDS = {"preset", "precision", "bias_decay_mode"}  # may be absent from a stored config.json (then: the default)
+# fields a stored config.json may lack (written before they existed): they take the default
+OPTIONAL_FIELDS = {"preset", "precision", "bias_decay_mode"}
 
 
 def require(ok: bool, msg: str) -> None:

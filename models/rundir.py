@@ -153,8 +153,8 @@ class ResumeState:
     def from_tensors(cls, t: dict[str, torch.Tensor]) -> "ResumeState":
         def part(prefix):
             return {k[len(prefix):]: v for k, v in t.items() if k.startswith(prefix)}
-        return cls(params=part("param."), opt=part("opt."), masks=part("mask."), hook=part("hook."), decay=part("decay."),
-                   gen=t["gen"], step=int(t["step"]), wall_s=float(t["wall_s"]))
+        return cls(params=part("param."), opt=part("opt."), masks=part("mask."), hook=part("hook."),
+                   decay=part("decay."), gen=t["gen"], step=int(t["step"]), wall_s=float(t["wall_s"]))
 
 
 class RunDir:
