@@ -14,7 +14,12 @@ from pathlib import Path
 INTERPOLATIONS = ("seeds_mono", "seeds_poly", "mono_poly", "mono_poly_act", "bias_pair")
 CURVES = ("curve_poly_seeds", "curve_mono_poly")
 MAPS = ("map_lr_bias_batch", "map_decay_2p14", "width_k32", "width_k64", "width_k128", "width_k256")
-OTHERS = ("hop_mono_poly", "cbft_poly_s0", "cbft_poly_s1", "cbft_poly_s2", "cbft_mono_s0")
+CBFT = ("cbft_poly_s0", "cbft_poly_s1", "cbft_poly_s2", "cbft_mono_s0")
+HOP_KEYS = ("lambda", "final_loss", "mono_per_N", "dead_count", "barrier_to_b_rel", "barrier_to_a_rel", "landed",
+            "loss_within_tol")
+CBFT_KEYS = ("mono_before", "mono_after", "loss_before", "loss_after", "dead_before", "dead_after",
+             "barrier_naive", "barrier_naive_rel", "barrier_aligned", "barrier_aligned_rel",
+             "features_served_before", "features_served_after")
 
 
 def _interpolation(r: dict) -> dict:
@@ -63,7 +68,23 @@ def main() -> None:
             out["maps"][name] = _map(json.loads(p.read_text()))
         else:
             out["missing"].append(name)
-    out["missing"] += [n for n in OTHERS if not (a.root / n).is_dir()]
+    p = a.root / "hop_mono_poly" / "hop.json"
+    if p.exists():
+        out["hop"] = [{k: d[k] for k in ("a", "b", "a_mono_per_N", "b_mono_per_N", "a_loss", "b_loss", "b_mono_range",
+                                         "smallest_lambda_landed", "smallest_lambda_landed_at_target_loss")}
+                      | {"rows": [{k: r[k] for k in HOP_KEYS} for r in d["rows"]]}
+                      for d in json.loads(p.read_text())["directions"]]
+    else:
+        out["missing"].append("hop_mono_poly")
+    out["cbft"] = {}
+    for name in CBFT:
+        for variant in (name, f"{name}_control"):
+            p = a.root / variant / "cbft.json"
+            if p.exists():
+                r = json.loads(p.read_text())
+                out["cbft"][variant] = {k: r.get(k) for k in CBFT_KEYS}
+            else:
+                out["missing"].append(variant)
     a.json.write_text(json.dumps(out, indent=1) + "\n")
     for name, r in out["interpolations"].items():
         print(f"{name}: naive {r['barrier_naive']:.4f} ({100 * r['barrier_naive_rel']:.1f}%), aligned "
@@ -77,6 +98,14 @@ def main() -> None:
         print(f"{name}: {len(r['runs'])} runs, aligned barriers {100 * min(rel):.1f}-{100 * max(rel):.1f}%, "
               "basins aligned/naive " + ", ".join(f"{100 * t['tol']:g}%: {t['basins']}/{t['basins_naive']}"
                                                   for t in r["basins_by_tol"]))
+    for d in out.get("hop", []):
+        print(f"hop {Path(d['a']).name} -> {Path(d['b']).name}: smallest lambda landed {d['smallest_lambda_landed']}; "
+              + "; ".join(f"{r['lambda']:g}: mono/N {r['mono_per_N']:.3f} loss {r['final_loss']:.3f} "
+                          f"{100 * r['barrier_to_b_rel']:.0f}%/{100 * r['barrier_to_a_rel']:.0f}%" for r in d["rows"]))
+    for name, r in out["cbft"].items():
+        print(f"{name}: mono/N {r['mono_before']:.3f} -> {r['mono_after']:.3f}, loss {r['loss_before']:.3f} -> "
+              f"{r['loss_after']:.3f}, dead {r['dead_after']}, barrier {r['barrier_aligned']:.3f} "
+              f"({100 * r['barrier_aligned_rel']:.0f}%)")
     print("missing:", ", ".join(out["missing"]) or "none")
 
 
