@@ -30,6 +30,20 @@ def _interpolation(r: dict) -> dict:
             "mono_aligned_at_half": None if r["mono_aligned"] is None else r["mono_aligned"][mid]}
 
 
+def _seed_pairs(r: dict) -> list[dict]:
+    """Pairs of a map's runs that differ only in the seed: their config, mean mono/N and barriers."""
+    fields = r["differing_fields"]
+    n, out = len(r["runs"]), []
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = r["runs"][i], r["runs"][j]
+            if all(a[f] == b[f] for f in fields):
+                out.append({"config": {f: a[f] for f in fields},
+                            "mean_mono_per_N": (a["mono_per_N"] + b["mono_per_N"]) / 2,
+                            "aligned_rel": r["aligned_rel"][i][j], "naive_rel": r["naive_rel"][i][j]})
+    return out
+
+
 def _map(r: dict) -> dict:
     n = len(r["runs"])
     pairs = [{"a": r["runs"][i]["name"], "b": r["runs"][j]["name"], "aligned_rel": r["aligned_rel"][i][j],
@@ -38,7 +52,7 @@ def _map(r: dict) -> dict:
             "pairs": pairs, "basins_by_tol": r["basins_by_tol"],
             "basins": [{k: b[k] for k in ("size", "mono_per_N_range", "max_barrier_rel_within")} | {
                 "members": [r["runs"][i]["name"] for i in b["members"]]} for b in r["basins"]],
-            "points": r["points"], "eval_size": r["eval_size"]}
+            "seed_pairs": _seed_pairs(r), "points": r["points"], "eval_size": r["eval_size"]}
 
 
 def main() -> None:
