@@ -27,7 +27,8 @@ def _interpolation(r: dict) -> dict:
             "barrier_aligned_mean_rel", "endpoint_loss_a", "endpoint_loss_b")
     mid = len(r["alphas"]) // 2
     return {"a": Path(r["a"]).name, "b": Path(r["b"]).name, "method": r["method"], **{k: r[k] for k in keys},
-            "mono_aligned_at_half": None if r["mono_aligned"] is None else r["mono_aligned"][mid]}
+            "mono_aligned_at_half": None if r["mono_aligned"] is None else r["mono_aligned"][mid],
+            **{k: r[k] for k in ("alphas", "loss_naive", "loss_aligned", "mono_aligned")}}
 
 
 def _seed_pairs(r: dict) -> list[dict]:
@@ -73,7 +74,8 @@ def main() -> None:
         if p.exists():
             r = json.loads(p.read_text())
             out["curves"][name] = {"a": Path(r["a"]).name, "b": Path(r["b"]).name, "steps": r["steps"],
-                                   "line": r["line"], "curve": r["curve"]}
+                                   "line": r["line"], "curve": r["curve"],
+                                   **{k: r.get(k) for k in ("t", "loss_line", "loss_curve", "mono_line", "mono_curve")}}
         else:
             out["missing"].append(name)
     for name in MAPS:
