@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from models.clikit import app as make_app
-from models.clikit import FORMAT, bars, console, guarded, in_range, num, parse_floats, print_table
+from models.clikit import FORMAT, bars, console, figure_format, guarded, in_range, num, parse_floats, print_table
 from models.config import LIMITS, MAX_ELEMENTS, ConfigError, require
 
 app = make_app((
@@ -47,13 +47,11 @@ def _claim(kind: str, out: Optional[Path], runs_dir: Path, runs: list, force: bo
     """(out, figure path, held claim): --out (default RUNS_DIR/basins/KIND-NAME, NAME the runs' names) claimed
     for `kind` with the runs and `inputs` as its inputs; FIGURE.FMT (FIGURE defaults to kind) is checked first.
     Call it after every other input is checked."""
-    from models.runs import FIGURE_FORMATS
-
     from .rundir import claim_out
 
     out = out or runs_dir / "basins" / "-".join([kind, name or "-".join(r.name for r in runs)])
     if fmt is not None:
-        require(fmt in FIGURE_FORMATS, f"unknown --format {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+        figure_format(fmt)
     fig = None if fmt is None else out / f"{figure or kind}.{fmt}"
     return out, fig, claim_out(out, kind, force=force, resumable=resumable, inputs=[*(r.path for r in runs), *inputs])
 
