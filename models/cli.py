@@ -77,6 +77,52 @@ def show(run: str = typer.Argument(..., help="run name (under --runs-dir) or pat
     _print_summary(path, runs.read_config(path), runs.read_summary(path))
 
 
+@app.command()
+@guarded
+def features(run: str = typer.Argument(..., help="run name (under --runs-dir) or path"),
+             runs_dir: Path = typer.Option(Path("runs"), "--runs-dir"),
+             out: Optional[Path] = typer.Option(None, "--out", help="FILE.png (or .pdf, .svg); the view goes to "
+                                                "FILE.json beside it [default: RUN/features.png]"),
+             eval_size: Optional[int] = typer.Option(None, "--eval-size", help="eval samples for the per-feature "
+                                                     "error (default: the task's full 2^16 eval set)"),
+             every: bool = typer.Option(False, "--all", help="print a row per feature, not only per rank decile")):
+    """Per feature: frequency, the neurons that serve it monosemantically, the polysemantic neurons' share of
+    it, and its own reconstruction error; monosemantic, polysemantic or ignored, by frequency decile."""
+    from . import runs
+    from .features import CATEGORIES, feature_view
+    from .plots import describe, features_plot
+
+    r = runs.load_run(run, runs_dir)
+    out = out or r.path / "features.png"
+    if out.suffix.lower().lstrip(".") not in runs.FIGURE_FORMATS or out.is_dir():
+        raise runs.RunError(f"--out must name a .png, .pdf or .svg file, got {out}")
+    if eval_size is not None and not 1 <= eval_size <= 2**20:
+        raise ConfigError(f"--eval-size must be in [1, 2^20], got {eval_size}")
+    if r.config.nonlinearity != "relu":
+        raise ConfigError(f"{r.name}: the per-feature view needs relu (the metric is not defined for "
+                          f"{r.config.nonlinearity})")
+    view = feature_view(r.params, r.config, r.task_tensors, eval_size)
+    view["run"] = str(r.path)
+    runs.write_json(out.with_suffix(".json"), view)
+    features_plot(view, out, describe(r.config))
+
+    def share(v):
+        return num(v, ".3f")
+    if every:
+        print_table(f"{r.name}: every feature by frequency rank",
+                    ("rank", "feature", "p", "mono neurons", "mono share", "poly share", "poly carriers", "rel error",
+                     "category"),
+                    ([str(f["rank"]), str(f["feature"]), f"{f['p']:.4g}", ",".join(map(str, f["mono_neurons"])),
+                      share(f["mono_share"]), share(f["poly_share"]), str(f["poly_carriers"]), share(f["rel_error"]),
+                      f["category"]] for f in sorted(view["features"], key=lambda f: f["rank"])))
+    print_table(f"{r.name}: features by frequency decile (ignored: error > {view['ignored_rel']:g} of predicting 0)",
+                ("decile", "ranks", "p", *CATEGORIES, "mean rel error"),
+                ([str(d["decile"]), "{}-{}".format(*d["ranks"]), "{:.3g}-{:.3g}".format(*d["p"]),
+                  *(f"{d[c]:.2f}" for c in CATEGORIES), share(d["mean_rel_error"])] for d in view["deciles"]))
+    typer.echo(", ".join(f"{c} {view['counts'][c]}" for c in CATEGORIES) + f" of {view['n_features']} features")
+    typer.echo(f"wrote {out.with_suffix('.json')} and {out}")
+
+
 LIST_COLUMNS = ("run", "task", "N/d/k", "lr", "bias", "decay", "B", "steps", "seed", "prec", "loss", "mono/N",
                 "dead", "state")
 

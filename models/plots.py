@@ -171,3 +171,33 @@ def sweep_curves_plot(cells: list[tuple[str, list[list[dict]], int]], path: Path
     fig.suptitle(f"{title}: mean and range over seeds", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def features_plot(view: dict, path: Path, title: str = "") -> None:
+    """Per feature against its frequency rank (log x): relative reconstruction error coloured by category,
+    and the shares of its single-feature activation carried by monosemantic and polysemantic neurons."""
+    rows = sorted(view["features"], key=lambda r: r["rank"])
+    rank = np.array([r["rank"] for r in rows])
+    colours = {"monosemantic": "C2", "polysemantic": "C0", "ignored": "C3"}
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.8))
+    if rows and rows[0]["rel_error"] is not None:
+        for cat, c in colours.items():
+            sel = [i for i, r in enumerate(rows) if r["category"] == cat]
+            ax0.scatter(rank[sel], [rows[i]["rel_error"] for i in sel], s=10, color=c,
+                        label=f"{cat} ({view['counts'][cat]})")
+        ax0.axhline(view["ignored_rel"], color="k", ls="--", lw=0.8, label=f"ignored above {view['ignored_rel']:g}")
+        ax0.set(ylabel="error / error of predicting 0")
+        ax0.legend(fontsize=7)
+    else:
+        ax0.text(0.5, 0.5, "no per-feature output (reprojector)", ha="center", va="center", transform=ax0.transAxes)
+    ax1.plot(rank, [r["mono_share"] for r in rows], ".", color="C2", ms=4, label="monosemantic neurons' share")
+    ax1.plot(rank, [r["poly_share"] for r in rows], ".", color="C0", ms=4, label="polysemantic neurons' share")
+    ax1.set(ylabel="share of the feature's activation", ylim=(-0.03, 1.03))
+    ax1.legend(fontsize=7)
+    for ax in (ax0, ax1):
+        ax.set_xscale("log")
+        ax.set_xlabel("feature frequency rank (1 = most frequent)")
+    fig.suptitle(f"per-feature view: {title}\nN={view['n_features']}, k={view['k']}, {view['freq']} frequencies; "
+                 f"mono {view['mono_count']}, dead {view['dead_count']}", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
