@@ -6,7 +6,7 @@ steps 1, 2, 4, ...), timed by the runs themselves (summary steps_per_s covers th
 eval and plots). Variants are interleaved and the median over rounds is kept. Ratio > 1: batching pays.
 Shapes: the presets (tiny, cpu-small, cpu) and a micro model; lr 0.01, seeds 0..E-1.
 
-Usage: python benchmarks/batched_speed.py [--threads 1] [--rounds 3] [--device cpu] [--out ...json]
+Usage: python benchmarks/batched_speed.py [--threads 1] [--rounds 3] [--device cpu] [--precision bf16] [--out ...json]
        python benchmarks/batched_speed.py --device cuda --shapes paper --instances 16 --steps 256
 """
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--shapes", default="micro,tiny,cpu-small,cpu")
     ap.add_argument("--instances", default="4,16")
     ap.add_argument("--steps", type=int, default=None, help="steps per run (default: 512, 128 for cpu/paper)")
+    ap.add_argument("--precision", default="fp32", help="fp32 | bf16, both sides")
     ap.add_argument("--out", default="benchmarks/results_batched.json")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -56,7 +57,7 @@ def main() -> None:
     for shape in a.shapes.split(","):
         fields = {k: v for k, v in SHAPES[shape].items() if k not in ("steps",)}
         steps = a.steps or (128 if shape in ("cpu", "paper") else 512)
-        cfg = TrainConfig(**fields, steps=steps, lr=0.01, device=a.device)
+        cfg = TrainConfig(**fields, steps=steps, lr=0.01, device=a.device, precision=a.precision)
         for E in map(int, a.instances.split(",")):
             rounds = []
             for r in range(a.rounds):
@@ -68,7 +69,8 @@ def main() -> None:
                    "ratio_all_rounds": [round(x["ratio"], 3) for x in rounds]}
             results.append(row)
             print(json.dumps(row), flush=True)
-    Path(a.out).write_text(json.dumps({"threads": a.threads, "device": a.device, "torch": torch.__version__,
+    Path(a.out).write_text(json.dumps({"threads": a.threads, "device": a.device, "precision": a.precision,
+                                       "torch": torch.__version__,
                                        "results": results}, indent=1) + "\n")
 
 

@@ -1,16 +1,10 @@
 """Bias decay: the paper's lever toward monosemanticity, and two rules meant to need less tuning.
 
 After each update, b1 <- b1 * (1 - bias_decay * lr * s), lr the base rate, s in [0, 1] set by the mode:
-- fixed (the paper's): s = 1 in the first half of training, 0 after.
-- per-neuron: s = 1 for a neuron no sample of the batch activated (its task gradient on b1 is exactly
-  zero, which the step computes anyway), 0 for the others, for the whole run: live neurons are left to
-  the task, dead ones are pulled back toward the data.
-- adaptive: s = min(1, m / m_ref) for the whole run, where m is how far W1 and W2 moved over the last
-  window, relative to their size, and m_ref its value over the first window. The decay fades as the
-  model settles instead of at a fixed half-way step. A displacement over a window, not a per-step
-  update size: LAMB's per-step update is lr * |W| whatever the model does, but the updates of a
-  settled model cancel over a window.
-docs/science.md gives the definitions with their reasons.
+fixed (the paper's) s = 1 in the first half; per-neuron s = 1 only for neurons the batch left dead (a zero
+b1 gradient, which the step computes anyway); adaptive s = min(1, m / m_ref), m how far W1 and W2 moved
+over the last lr cycle relative to their size, so the decay fades as the model settles. docs/science.md
+section 6 gives the exact definitions and why.
 """
 from __future__ import annotations
 

@@ -1,13 +1,9 @@
-"""Per-feature view of a run: the paper's metric is per neuron, but the question of fewer neurons than
-features (k < N) is per feature: is a rare feature ignored, carried only by polysemantic neurons, or given
-a neuron of its own?
-
-For feature i (docs/science.md, section 8): its probability p_i and frequency rank; the monosemantic
-neurons serving it (r_j > R_THRESHOLD with i preferred); the shares of its single-feature activation
-sum_j A[j, i] that those neurons and the polysemantic ones carry; and, where outputs are features (decoder,
-abs), its reconstruction error on the eval set, mean_b (yhat_bi - y_bi)^2, relative to predicting zero,
-mean_b y_bi^2. A feature is "monosemantic" when a neuron serves it, else "ignored" when its relative error
-exceeds IGNORED_REL, else "polysemantic".
+"""Per-feature view of a run. The paper's metric is per neuron, but the question of fewer neurons than
+features is per feature: is a rare feature ignored, carried only by polysemantic neurons, or given a
+neuron of its own? Per feature: its frequency, the monosemantic neurons serving it, the shares of its
+single-feature activation in those and in polysemantic neurons, and (decoder, abs) its own eval error
+relative to predicting zero; monosemantic, else ignored above IGNORED_REL, else polysemantic
+(docs/science.md section 8).
 """
 from __future__ import annotations
 
