@@ -275,11 +275,10 @@ def l1_figure(s: dict, path: Path) -> None:
 
 
 def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
+    from models.runs import save_figure
 
     fig.tight_layout()
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
     print(f"wrote {path}")
 
 

@@ -235,11 +235,10 @@ def _budget(s: dict) -> str:
 
 
 def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
+    from models.runs import save_figure
 
     fig.tight_layout()
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
     print(f"wrote {path}")
 
 

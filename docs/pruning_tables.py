@@ -18,30 +18,19 @@ FIG = DOCS / "figures"
 STARTS = ("mono", "poly")
 CONTROLS = ("reinit", "random-mask")
 TABLE_LEVELS = (0, 1, 3, 5, 7, 10)
-MONO_RULE = "r > 0.999"
 
 
 # ------------------------------------------------------------------ the neuron summary
-def _transition(a_state: str, a_pref: int, b_state: str, b_pref: int) -> str:
-    """As pruning/neurons.py's neuron_transition (kept here so the script reads JSON only)."""
-    if a_state == "dead":
-        return "stays dead" if b_state == "dead" else "revives"
-    if b_state == "dead":
-        return "dies"
-    if a_state == "mono":
-        return ("stays mono, same feature" if a_pref == b_pref else "switches feature") if b_state == "mono" \
-            else "mono -> poly"
-    return "poly -> mono" if b_state == "mono" else "stays poly"
-
-
 def neuron_summary(d: dict) -> dict:
     """What the tables need of one neurons.json: per-step and first-to-last counts, and by level-0 state."""
+    from pruning.neurons import feature_transition, neuron_transition
+
     state, pref, inw = d["neurons"]["state"], d["neurons"]["preferred"], d["neurons"]["in_weights"]
     serving = d["features"]["serving"]
     last, k = len(state) - 1, d["k"]
     first_last = defaultdict(int)
     for j in range(k):
-        first_last[_transition(state[0][j], pref[0][j], state[last][j], pref[last][j])] += 1
+        first_last[neuron_transition(state[0][j], pref[0][j], state[last][j], pref[last][j])] += 1
     by_state = {}
     for s0 in ("mono", "poly"):
         js = [j for j in range(k) if state[0][j] == s0]
@@ -56,8 +45,7 @@ def neuron_summary(d: dict) -> dict:
     redundant = [f for f, ns in enumerate(serving[0]) if len(ns) >= 2]
     feat = defaultdict(int)
     for a, b in zip(serving[0], serving[last]):
-        feat["kept by a same neuron" if a and b and set(a) & set(b) else "moved to other neurons" if a and b
-             else "lost" if a else "gained" if b else "unserved"] += 1
+        feat[feature_transition(a, b)] += 1
     return {"dir": d["dir"], "method": d["method"], "n_features": d["n_features"], "k": k, "levels": d["levels"],
             "remaining_fraction": d["remaining_fraction"], "level0_mono": d["level0_mono"],
             "level0_served_features": d["level0_served_features"], "survival": d["survival"],
