@@ -258,7 +258,7 @@ def table(out: Path = typer.Argument(..., help="a sweep directory (holds sweep.j
 
 @app.command()
 @guarded
-def figure(kind: str = typer.Argument(..., help="the compared variable: lr | bias | k | eps"),
+def figure(kind: str = typer.Argument(..., help="the compared variable: lr | bias | k | eps | freq | task"),
            sweep_dir: Path = typer.Argument(..., help="a sweep directory (holds sweep.json) that varies it"),
            out: Path = typer.Option(..., "--out", help="FILE.png (or .pdf, .svg); the heatmaps go to FILE_sfa.png "
                                                        "beside it"),

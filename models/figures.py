@@ -19,10 +19,10 @@ from . import runs  # noqa: E402
 from .config import ConfigError  # noqa: E402
 from .plots import checkpoint_series, describe, loss_series  # noqa: E402
 
-KINDS = {"lr": "lr", "bias": "bias_init", "k": "k", "eps": "eps"}
+KINDS = {"lr": "lr", "bias": "bias_init", "k": "k", "eps": "eps", "freq": "freq", "task": "task"}
 COMPANIONS = {"bias": ("bias_decay",)}  # axes that move with the compared variable and label its lines
 LABELS = {"lr": "learning rate", "bias_init": "initial mean bias", "bias_decay": "bias decay", "k": "neurons k",
-          "eps": "feature density eps"}
+          "eps": "feature density eps", "freq": "feature frequencies", "task": "task"}
 SHORT = {"bias_init": "bias", "bias_decay": "decay"}
 
 

@@ -160,3 +160,18 @@ def test_paper_sweep_refusals():
     with pytest.raises(ConfigError, match="unknown paper sweep"):
         cells("X1")
     assert [c.config.steps for c in cells("lr1", overrides={"steps": 4096})] == [4096] * 6
+
+
+def test_figure_compares_a_categorical_axis(tmp_path):
+    """freq (uniform | power_law) as the compared variable: evenly spaced categories in the summary panels."""
+    from models.figures import figure, select
+    from models.sweep import expand, run_sweep
+    from models.train import train_run
+
+    out = tmp_path / "sw"
+    cells = expand(tiny(steps=64, k=32), ["freq=uniform,power_law"], [], [0])
+    for c in cells:
+        train_run(c.config, out / c.name, plots=False)
+    run_sweep(cells, out, workers=1, plots=False)
+    assert [k for k, _ in select(out, "freq")["groups"]] == [("power_law",), ("uniform",)]
+    assert figure(out, "freq", tmp_path / "freq.png") == [tmp_path / "freq.png", tmp_path / "freq_sfa.png"]
