@@ -2,8 +2,8 @@
 # The runs behind docs/pruning.md: every command that makes its numbers and figures.
 #
 #   JOBS=16 bash docs/pruning_experiments.sh          # the findings at 2^13 steps (cpu-small, seeds 0 1 2)
-#   JOBS=16 STEPS=2048 DEVICE=cpu bash docs/pruning_experiments.sh   # what docs/pruning.md ran (2^11 steps,
-#                                                       # a lent 16-core machine, 391 s)
+#   JOBS=2 STEPS=2048 DEVICE=cpu bash docs/pruning_experiments.sh    # what docs/pruning.md ran (2^11 steps,
+#                                                       # 33 min on 2 cores; 391 s on a lent 16-core VM)
 #   PRESET=tiny STEPS=512 ROUNDS=3 SEEDS=0 K_NARROW=32 ROOT=/tmp/prune_smoke FIG=/tmp/prune_smoke/fig \
 #       JOBS=1 bash docs/pruning_experiments.sh         # the smoke version: every command, ~7 minutes
 #

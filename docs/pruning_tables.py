@@ -61,7 +61,7 @@ def neuron_summary(d: dict) -> dict:
 
 def build(root: Path, out: Path) -> dict:
     dirs = {}
-    for kind in ("imp", *CONTROLS):
+    for kind in ("imp",):  # the tables track the tickets; controls have their own neurons.json in runs/
         for p in sorted((root / kind).glob("*/neurons.json")):
             dirs[f"{kind}/{p.parent.name}"] = neuron_summary(json.loads(p.read_text()))
     data = {"command": f"JOBS=2 STEPS=2048 DEVICE=cpu bash docs/pruning_experiments.sh; "
@@ -246,10 +246,11 @@ def neuron_section(summary: dict, start: str = "mono") -> None:
         rows.append([f"{tr['from']}->{tr['to']} ({pct(surv[0]['remaining_fraction'])})",
                      *[cell(stats([c[t] for c in per]), ".1f") for t in names_n if t != "stays poly"],
                      cell(stats([s["mono"] for s in surv]), ".1f"),
-                     cell(stats([s["level0_mono_still_same_feature"] / d["level0_mono"] for s, d in zip(surv, ds)]),
+                     cell(stats([s["level0_mono_still_same_feature"] / d["level0_mono"] if d["level0_mono"] else None
+                                 for s, d in zip(surv, ds)]),
                           ".2f"),
                      cell(stats([s["level0_served_features_still_served"] / d["level0_served_features"]
-                                 for s, d in zip(surv, ds)]), ".2f")])
+                                 if d["level0_served_features"] else None for s, d in zip(surv, ds)]), ".2f")])
     print(md(("step (weights left after)", *[t for t in names_n if t != "stays poly"], "mono neurons after",
               "level-0 mono still on their feature", "level-0 served features still served"), rows))
     print()
@@ -266,6 +267,16 @@ def neuron_section(summary: dict, start: str = "mono") -> None:
           f"{sum(d['redundant_features_served_at_last'] for d in ds)}")
     deaths = [[tr["counts"]["dies"] for tr in d["transitions"]] for d in ds]
     print("deaths per step per seed: " + "; ".join(" ".join(map(str, x)) for x in deaths))
+    keep, turn = [], []
+    for i, _ in enumerate(ds[0]["transitions"]):
+        before = [d["survival"][i] for d in ds]
+        counts = [d["transitions"][i]["counts"] for d in ds]
+        mono = sum(b["mono"] for b in before)
+        poly = sum(b["poly"] for b in before)
+        keep.append(f"{sum(c['stays mono, same feature'] for c in counts) / mono:.2f}" if mono else "-")
+        turn.append(f"{sum(c['poly -> mono'] for c in counts) / poly:.2f}" if poly else "-")
+    print("per step, of the mono neurons before it, the share mono on the same feature after (seeds pooled): "
+          + " ".join(keep) + "\nper step, of the poly neurons before it, the share mono after: " + " ".join(turn))
 
 
 def main() -> None:
