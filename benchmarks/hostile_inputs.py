@@ -61,6 +61,7 @@ BASE = {k: tuple(shlex.split(v)) for k, v in {
     "train": "models train --preset tiny --steps 64 --name n --runs-dir {S} --quiet --threads 1",
     "train-resume": "models train --preset tiny --steps 200 --name unf --runs-dir {S} --resume --quiet --threads 1",
     "show": "models show a --runs-dir {S}",
+    "features": "models features a --runs-dir {S} --eval-size 256 --out {T}/feat.png",
     "list": "models list --runs-dir {S}",
     "sweep": "models sweep --preset tiny --grid lr=0.01,0.03 --out {T}/sw2 --workers 1 --steps 50",
     "sweep-rerun": "models sweep --preset tiny --grid lr=0.01,0.03 --out {S}/sw --workers 1 --steps 50",
@@ -237,6 +238,8 @@ def build_cases() -> list[Case]:
         "config-k-float": ("config", "set", "k", "1.5"), "grow-history-int": ("json_set", "history", "3")}
     json_matrix = [  # (tag, file, consumers, variants)
         ("summary", "S/a/summary.json", ("show",), ("list-empty", "dict-empty", "string", "summary-fields-wrong-type")),
+        ("summary", "S/a/summary.json", ("features",), ("dict-empty", "string")),
+        ("config", "S/a/config.json", ("features",), ("config-inner-list", "config-missing-k")),
         ("summary", "S/a/summary.json", ("align",), ("list-empty", "dict-empty")),
         ("summary", "S/a/summary.json", ("imp",), ("dict-empty",)), ("summary", "S/a/summary.json", ("list",), ("list-empty",)),
         ("summary", "S/a/summary.json", ("interpolate", "curve", "hop", "cbft", "map", "compare-dense"), ("dict-empty",)),
@@ -287,7 +290,8 @@ def build_cases() -> list[Case]:
                     ("interpolate", "S/a", ("nan",)), ("imp", "S/a", ("i32", "nan")),
                     ("curve", "S/a", ("nan",)), ("hop", "S/a", ("nan",)), ("cbft", "S/a", ("nan",)), ("map", "S/a", ("nan",)),
                     ("compare-dense", "S/a", ("nan",)), ("figure", f"S/{CELL}", ("nan",)),
-                    ("neurons", f"S/{LEVEL}", ("nan", "shape")), ("imp-control", f"S/{LEVEL}", ("nan",))]
+                    ("neurons", f"S/{LEVEL}", ("nan", "shape")), ("imp-control", f"S/{LEVEL}", ("nan",)),
+                    ("features", "S/a", ("nan", "shape"))]
     for c, d, variants in model_matrix:
         for v in variants:
             add(f"tensor-model-W1-{v}-{c}", K, BASE[c], setup="tensor", args=(f"{d}/model.safetensors", v, "W1"))
@@ -320,6 +324,9 @@ def build_cases() -> list[Case]:
                               "name-300": ("--name", NAME300), "name-newline": ("--name", "a\nb"),
                               "name-empty": ("--name", ""), "name-dotdot": ("--name", "..")}.items():
         add(f"paths-train-{name}", K, setopt(BASE["train"], flag, val))
+    for name, path in (("txt", "{T}/x.txt"), ("a-directory", "{T}/adir"), ("name-300", "{T}/" + NAME300 + ".png")):
+        add(f"paths-features-out-{name}", K, setopt(BASE["features"], "--out", path))
+    add("paths-input-features-no-run", K, setpos(BASE["features"], 2, "{T}/nope"))
     for c in ("figure", "compare"):
         for name, path in (("pdf", "{T}/x.pdf"), ("a-directory", "{T}/adir"), ("name-300", "{T}/" + NAME300 + ".png")):
             add(f"paths-{c}-out-{name}", K, setopt(BASE[c], "--out", path))
@@ -355,8 +362,10 @@ def build_cases() -> list[Case]:
         for flag, v in (("--k", "abc"), ("--lr", "abc"), ("--steps", "1.5")):
             add(f"typer-{c}-extra{flag[1:]}-{v}", K, BASE[c] + (flag, v))
     for c in ("train", "show", "list", "sweep", "table", "figure", "paper-sweep", "align", "interpolate", "curve",
-              "hop", "cbft", "map", "imp", "grow", "neurons", "compare"):
+              "hop", "cbft", "map", "imp", "grow", "neurons", "compare", "features"):
         add(f"typer-{c}-unknown-option", K, BASE[c] + ("--colour", "3"))
+    add("typer-features-eval-size-abc", K, setopt(BASE["features"], "--eval-size", "abc"))
+    add("typer-missing-features-no-run", K, BASE["features"][:2])
     missing = {"train-no-name": dropopt(BASE["train"], "--name"), "sweep-no-out": dropopt(BASE["sweep"], "--out"),
                "figure-no-out": dropopt(BASE["figure"], "--out"), "figure-no-sweep": setpos(BASE["figure"], 3),
                "imp-no-out": dropopt(BASE["imp"], "--out"), "grow-no-out": dropopt(BASE["grow"], "--out"),
@@ -389,6 +398,9 @@ def build_cases() -> list[Case]:
     add("unvalidated-curve-eval-size-neg", K, setopt(BASE["curve"], "--eval-size", "-5"))
     add("unvalidated-map-eval-size-0", K, setopt(BASE["map"], "--eval-size", "0"))
     add("unvalidated-cbft-gelu-run", K, setpos(BASE["cbft"], 2, "gelu"))
+    add("unvalidated-features-gelu-run", K, setpos(BASE["features"], 2, "gelu"))
+    for tag, v in (("0", "0"), ("neg", "-5"), ("2e6", "2000000")):
+        add(f"unvalidated-features-eval-size-{tag}", K, setopt(BASE["features"], "--eval-size", v))
     add("unvalidated-cbft-control-gelu-run", K, setopt(setpos(BASE["cbft"], 2, "gelu"), "--control"))
     for tag, v in (("0", "0"), ("neg4", "-4"), ("3-not-power-of-2", "3"), ("beyond-steps", "4096")):
         add(f"unvalidated-imp-rewind-{tag}", K, setopt(BASE["imp"], "--rewind", v))
@@ -404,7 +416,7 @@ def build_cases() -> list[Case]:
 
     # ---------------------------------------------------------------- 9: a run file that is /dev/zero
     K = "9-dev-zero"
-    for fname, d, consumers in (("summary.json", "S/a", ("show", "list", "align", "imp")),
+    for fname, d, consumers in (("summary.json", "S/a", ("show", "list", "align", "imp", "features")),
                                 ("summary.json", f"S/{CELL}", ("table",)), ("summary.json", f"S/{LEVEL}", ("neurons",)),
                                 ("summary.json", "S/unf", ("train-resume",)), ("config.json", "S/a", ("show",)),
                                 ("levels.json", "S/impd", ("neurons",)), ("resume.safetensors", "S/unf", ("train-resume",))):
@@ -443,6 +455,8 @@ def build_cases() -> list[Case]:
     add("control-imp", K, BASE["imp"], check=(("exists", "{T}/imp2/levels.json"),), **ok)
     add("control-grow", K, BASE["grow"], check=(("exists", "{T}/g2/grow.json"), ("exists", "{T}/g2/summary.json")), **ok)
     add("control-neurons", K, BASE["neurons"], check=(("exists", "{S}/impd/neurons.json"),), **ok)
+    add("control-features", K, BASE["features"], check=(("exists", "{T}/feat.json"), ("exists", "{T}/feat.png"),
+                                                        ("intact",)), **ok)
     add("control-compare", K, BASE["compare"], check=(("exists", "{T}/cmp.json"), ("exists", "{T}/cmp.png")), **ok)
 
     ids = Counter(c.id for c in cases)
