@@ -2,6 +2,9 @@
 models.train.train_step at the cpu-small and paper shapes (batch 1024), bias -1 with decay 0.1, for the
 fixed, per-neuron and adaptive modes (the adaptive window shortened to 64 steps so its measurement runs
 inside the timed steps). Rounds are interleaved and the modes' order rotates; medians are reported. Goal: < 2% of a step.
+A whole step's time is noisy here (+-5% between rounds), so each mode's own work is also timed directly: the
+decay's apply() per step, amortised over the real adaptive window (one lr cycle, 1024 steps), as a share of
+the fixed mode's step.
 
 Usage: python benchmarks/bias_decay_speed.py [--threads 2] [--steps 200] [--rounds 5] [--out ...json]
 """
@@ -34,6 +37,19 @@ def step_time(cfg: TrainConfig, steps: int) -> float:
     return (time.perf_counter() - t) / steps
 
 
+def apply_time(cfg: TrainConfig, calls: int) -> float:
+    """Seconds per BiasDecay.apply call over `calls` consecutive steps (the adaptive measurement included
+    once per window), on the run's initial weights; per-neuron gets a batch's dead mask (half the neurons)."""
+    _, _, init = start_run(cfg, torch.device("cpu"))
+    params = {n: t.clone() for n, t in init.items()}
+    decay = BiasDecay(cfg, 1 - cfg.bias_decay * cfg.lr, params)
+    dead = torch.arange(cfg.k) % 2 == 0
+    t = time.perf_counter()
+    for s in range(calls):
+        decay.apply(s, params, dead)
+    return (time.perf_counter() - t) / calls
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -51,12 +67,18 @@ def main() -> None:
                                   bias_decay_mode=mode, schedule_period=32)
                 raw.setdefault(f"{name} {mode}", []).append(step_time(cfg, args.steps))
     out = {"threads": args.threads, "steps": args.steps, "rounds": args.rounds, "shapes": {}}
-    for name in shapes:
+    for name, kw in shapes.items():
         fixed = statistics.median(raw[f"{name} fixed"])
         out["shapes"][name] = {mode: {"ms_per_step": 1e3 * statistics.median(raw[f"{name} {mode}"]),
                                       "over_fixed": statistics.median(raw[f"{name} {mode}"]) / fixed}
                                for mode in BIAS_DECAY_MODES}
-        print(name, {m: f"{v['ms_per_step']:.3f} ms ({v['over_fixed']:.3f}x)" for m, v in out["shapes"][name].items()})
+        for mode in BIAS_DECAY_MODES:  # the mode's own work at the real window (schedule_period 512: 1024 steps)
+            cfg = TrainConfig(**{**kw, "steps": 8192}, device="cpu", bias_init=-1.0, bias_decay=0.1,
+                              bias_decay_mode=mode)
+            us = 1e6 * statistics.median(apply_time(cfg, 4096) for _ in range(args.rounds))
+            out["shapes"][name][mode].update(apply_us_per_step=us, apply_share_of_step=us / (1e6 * fixed))
+        print(name, {m: f"{v['ms_per_step']:.3f} ms ({v['over_fixed']:.3f}x), apply {v['apply_us_per_step']:.1f} us "
+                        f"({100 * v['apply_share_of_step']:.2f}%)" for m, v in out["shapes"][name].items()})
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
