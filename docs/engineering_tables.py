@@ -241,11 +241,13 @@ def cost_figure(s: dict, path: Path) -> None:
         if b and b["steps_to_90"]:
             ax.axhline(b["steps_to_90"]["mean"], color="k", ls="--", lw=1, label="bias 0 (no decay)")
         ax.set_yscale("log", base=2)
+        ax.set_ylim(2**8, 2**14)  # bars rise from 256 steps, below every checkpoint a run reaches 90% at
         ax.set_xticks(range(len(DECAYS)), [f"{d:g}" for d in DECAYS])
         ax.set_xlabel("bias decay constant")
         ax.set_title(f"lr {lr:g}")
     axes[0].set_ylabel("steps to 90% of final mono (mean over seeds)")
-    axes[0].legend(fontsize=8, loc="lower left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.06))
     fig.suptitle(f"How soon each mode gets its monosemantic neurons, {s['shape']} shape (log2-spaced checkpoints; "
                  "no bar: no monosemantic neuron)")
     _save(fig, path)
