@@ -54,7 +54,7 @@ def feature_view(params: dict[str, torch.Tensor], cfg: TrainConfig, task_tensors
     rank[torch.argsort(-probs, stable=True)] = torch.arange(1, cfg.n_features + 1)
     rows = []
     for i in range(cfg.n_features):
-        serving = [j for j in torch.nonzero(m.mono & (m.preferred == i)).flatten().tolist()]
+        serving = torch.nonzero(m.mono & (m.preferred == i)).flatten().tolist()
         t = float(total[i])
         rel = None if not has_error or zero[i] == 0 else float(err[i] / zero[i])
         rows.append({"feature": i, "p": float(probs[i]), "rank": int(rank[i]), "mono_neurons": serving,
