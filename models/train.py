@@ -160,8 +160,8 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
     `masks` in place (prune-and-grow); its state_tensors()/load_state_tensors(), if any, are resume state.
     plots=False skips training.png and sfa.png; "pdf" or "svg" draws them in that format. start_step > 0
     continues a schedule from that step (IMP rewinding to a checkpoint): updates start_step .. steps-1 run
-    with their learning rate, decay and data batches, the batches before start_step being drawn and skipped. `kind` is what the run dir
-    records as its maker (models.rundir).
+    with their learning rate, decay and data batches, the batches before start_step being drawn and
+    skipped. `kind` is what the run dir records as its maker (models.rundir).
     """
     require(0 <= start_step < cfg.steps, f"start step {start_step} is outside the run's {cfg.steps} steps")
     runs.plot_format(plots)  # an unknown format is refused before anything is written
