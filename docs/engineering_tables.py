@@ -144,8 +144,12 @@ def print_tables(s: dict) -> None:
     print(md(("mode", "decay", "lr", "mono", "dead", "loss", "mono / bias 0's", "loss vs bias 0's",
               "loss change last eighth / mono change last doubling", "steps to 90% of final mono", "verdict"),
              rows))
-    print("\ncells meeting the goal per mode (of 9):", ", ".join(
-        f"{m} {sum(e['verdict'] == 'goal met' for e in s['effect_b'] if e['mode'] == m)}" for m in MODES))
+    print("\ncells meeting the goal per mode:", ", ".join(
+        f"{m} {sum(e['verdict'] == 'goal met' for e in s['effect_b'] if e['mode'] == m)} of "
+        f"{sum(e['mode'] == m for e in s['effect_b'])}" for m in MODES))
+    if "sensitivity" not in cells and "l1" not in cells:
+        print("\nmissing:", ", ".join(s["missing"]) or "none")
+        return
     print("\nsensitivity at lr 0.01:\n")
     print(md(("mode", "decay", "mono", "dead", "loss", "convergence", "steps to 90%"),
              [[c["bias_decay_mode"], c["bias_decay"], cell(c["mono_count"]), cell(c["dead_count"]),
@@ -166,12 +170,19 @@ def sensitivity(s: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------ figures
+def shape_label(shape: str) -> tuple[int, str]:
+    """(N, title words) of a shape key: "small", "medium", or either with a budget suffix such as "_2p14"."""
+    base, _, budget = shape.partition("_")
+    n = {"small": 128, "medium": 256}[base]
+    return n, f"{base} shape, 2^{budget[2:] if budget else 13} steps"
+
+
 def effect_figure(s: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cells = s["cells"]
     fig, axes = plt.subplots(1, len(DECAYS), figsize=(4.2 * len(DECAYS), 3.6), sharey=True)
-    n = {"small": 128, "medium": 256}.get(s["shape"], 1)
+    n, words = shape_label(s["shape"])
     for ax, decay in zip(axes, DECAYS):
         for i, mode in enumerate(MODES):
             cs = [find(cells["modes"], bias_decay_mode=mode, bias_decay=decay, lr=lr) for lr in LRS]
@@ -185,7 +196,7 @@ def effect_figure(s: dict, path: Path) -> None:
         ax.set_title(f"decay constant {decay:g}")
     axes[0].set_ylabel("mono/N (mean, range over seeds)")
     axes[0].legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"Bias -1 with each decay mode vs bias 0, {s['shape']} shape, 2^13 steps")
+    fig.suptitle(f"Bias -1 with each decay mode vs bias 0, {words}")
     _save(fig, path)
 
 
@@ -220,7 +231,7 @@ def sensitivity_figure(s: dict, path: Path) -> None:
         ax.set_xlabel("bias decay constant")
         ax.set_ylabel(label)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Sensitivity to the decay constant, {s['shape']} shape, lr 0.01, 2^13 steps (mean, range over "
+    fig.suptitle(f"Sensitivity to the decay constant, {shape_label(s['shape'])[1]}, lr 0.01 (mean, range over "
                  "seeds)")
     _save(fig, path)
 
@@ -241,14 +252,15 @@ def cost_figure(s: dict, path: Path) -> None:
         if b and b["steps_to_90"]:
             ax.axhline(b["steps_to_90"]["mean"], color="k", ls="--", lw=1, label="bias 0 (no decay)")
         ax.set_yscale("log", base=2)
-        ax.set_ylim(2**8, 2**14)  # bars rise from 256 steps, below every checkpoint a run reaches 90% at
+        # bars rise from 256 steps, below every checkpoint a run reaches 90% at
+        ax.set_ylim(2**8, 2 * max(2**13, *(c["steps_to_90"]["max"] for c in s["cells"]["modes"] if c["steps_to_90"])))
         ax.set_xticks(range(len(DECAYS)), [f"{d:g}" for d in DECAYS])
         ax.set_xlabel("bias decay constant")
         ax.set_title(f"lr {lr:g}")
     axes[0].set_ylabel("steps to 90% of final mono (mean over seeds)")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.06))
-    fig.suptitle(f"How soon each mode gets its monosemantic neurons, {s['shape']} shape (log2-spaced checkpoints; "
+    fig.suptitle(f"How soon each mode gets its monosemantic neurons, {shape_label(s['shape'])[1]} (log2-spaced checkpoints; "
                  "no bar: no monosemantic neuron)")
     _save(fig, path)
 
@@ -272,7 +284,7 @@ def l1_figure(s: dict, path: Path) -> None:
         ax.set_xlabel("L1 strength on hidden activations")
         ax.set_ylabel(label)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"The L1 route: bias 0, no decay, {s['shape']} shape, 2^13 steps (mean, range over seeds)")
+    fig.suptitle(f"The L1 route: bias 0, no decay, {shape_label(s['shape'])[1]} (mean, range over seeds)")
     _save(fig, path)
 
 
@@ -299,8 +311,9 @@ def main() -> None:
     print_tables(s)
     if "modes" in s["cells"] and "bias0" in s["cells"]:
         effect_figure(s, FIG / f"engineering_effect_b_{s['shape']}.png")
-        sensitivity_figure(s, FIG / f"engineering_sensitivity_{s['shape']}.png")
         cost_figure(s, FIG / f"engineering_cost_{s['shape']}.png")
+    if "sensitivity" in s["cells"] and "bias0" in s["cells"]:
+        sensitivity_figure(s, FIG / f"engineering_sensitivity_{s['shape']}.png")
     if "l1" in s["cells"] and "bias0" in s["cells"]:
         l1_figure(s, FIG / f"engineering_l1_{s['shape']}.png")
 

@@ -76,7 +76,7 @@ def stats(vals):
     return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)} if vals else None
 
 
-def summarize(sweep_dir: Path) -> dict:
+def summarize(sweep_dir: Path, json_path: Path) -> dict:
     from models.runs import convergence, read_metrics
     from models.sweep import load_sweep
 
@@ -113,7 +113,7 @@ def summarize(sweep_dir: Path) -> dict:
                                                           for f in r["features"]])
         out.append(cell)
     return {"command": f"bash docs/features_experiments.sh; python docs/features_tables.py {sweep_dir} "
-                       "--json docs/features_decoder.json", "n_features": len(runs[0]["features"]) if runs else None,
+                       f"--json {json_path}", "n_features": len(runs[0]["features"]) if runs else None,
             "steps": runs[0]["steps"] if runs else None, "seeds": max((len(c["seeds"]) for c in out), default=0),
             "cells": out}
 
@@ -247,13 +247,16 @@ def main() -> None:
     ap.add_argument("sweep", type=Path, nargs="?")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--from-json", type=Path)
+    ap.add_argument("--no-figures", action="store_true", help="tables only (the figures show the main sweep)")
     a = ap.parse_args()
     if a.from_json:
         s = json.loads(a.from_json.read_text())
     else:
-        s = summarize(a.sweep)
+        s = summarize(a.sweep, a.json)
         a.json.write_text(json.dumps(s, indent=1) + "\n")
     print_tables(s)
+    if a.no_figures:
+        return
     decile_figure(s, FIG / "features_deciles_power_law.png")
     decile_figure(s, FIG / "features_deciles_uniform.png", "uniform")
     k_figure(s, FIG / "features_by_k.png")
