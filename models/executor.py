@@ -9,6 +9,8 @@ imported only when asked for.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from typing import Callable, Iterable, Iterator
 
 from .config import ConfigError
@@ -21,6 +23,18 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+def _local_worker(parent: int) -> None:
+    """A local pool worker: one torch thread, and on Linux a SIGTERM when the process that spawned it
+    dies, so a killed sweep leaves no orphan still training into its run dirs."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request took hold
+            os._exit(1)
+    _one_thread()
 
 
 def _call_one_thread(fn: Callable, item):
@@ -40,7 +54,7 @@ class _Executor:
 
 
 class LocalExecutor(_Executor):
-    """A spawn ProcessPoolExecutor with one torch thread per worker."""
+    """A spawn ProcessPoolExecutor with one torch thread per worker; the workers die with this process."""
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -54,7 +68,7 @@ class LocalExecutor(_Executor):
         if not items:
             return
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_one_thread) as pool:
+                                 initializer=_local_worker, initargs=(os.getpid(),)) as pool:
             futs = {pool.submit(fn, it): it for it in items}
             for fut in as_completed(futs):
                 try:

@@ -2,6 +2,7 @@
 bit for bit; failures are reported (and retried on Ray); finished cells are skipped and killed ones resumed."""
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -156,3 +157,53 @@ def test_basin_map_through_an_executor_equals_in_process(tiny_runs, backend, req
         got = basin_map(loaded, points=5, eval_size=2048, executor=ex, on_pair=lambda i, j: pairs.append((i, j)))
     assert sorted(pairs) == [(0, 1), (0, 2), (1, 2)]
     assert got == ref
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """Pool workers (multiprocessing spawn_main processes) whose parent is pid."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (d / "cmdline").read_bytes():
+                out.append(int(d.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_local_workers_die_when_their_parent_is_killed():
+    """SIGTERM to a sweep's own process (not its group) must not leave its workers training on."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import REPO
+
+    code = ("import time; from models.executor import make_executor\n"
+            "with make_executor('local', workers=2) as ex:\n    list(ex.map_unordered(time.sleep, [120, 120]))")
+    p, workers = subprocess.Popen([sys.executable, "-c", code], cwd=REPO), []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _spawned_children(p.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2
+        time.sleep(1.0)  # let the workers pass their initializer
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_alive, workers))
+    finally:
+        p.kill()
+        for w in filter(_alive, workers):
+            os.kill(w, signal.SIGKILL)
