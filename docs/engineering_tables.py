@@ -41,7 +41,7 @@ def stats(vals: list) -> dict | None:
 
 def read_sweep(d: Path) -> list[dict]:
     """Finished cells of one sweep as flat rows with their full recipe values."""
-    from models.runs import read_metrics
+    from models.runs import is_converged, read_metrics
     from models.sweep import load_sweep
 
     rows = []
@@ -51,7 +51,8 @@ def read_sweep(d: Path) -> list[dict]:
         cfg = json.loads((d / r["name"] / "config.json").read_text())["config"]
         rows.append({**{k: cfg[k] for k in ("lr", "bias_init", "bias_decay", "bias_decay_mode", "l1", "seed")},
                      **{k: r[k] for k in ("mono_count", "dead_count", "final_loss", *CONV)},
-                     "steps_to_90": steps_to_90(read_metrics(d / r["name"] / "metrics.jsonl"))})
+                     "steps_to_90": steps_to_90(read_metrics(d / r["name"] / "metrics.jsonl")),
+                     "converged": is_converged(r, r["mono_count"])})
     return rows
 
 
@@ -62,6 +63,7 @@ def group(rows: list[dict]) -> list[dict]:
     for r in rows:
         out.setdefault(tuple(r[k] for k in keys), []).append(r)
     return [{**dict(zip(keys, key)), "seeds": sorted(r["seed"] for r in rs),
+             "converged": all(r["converged"] for r in rs),
              **{f: stats([r[f] for r in rs]) for f in (*FIELDS, *CONV)}} for key, rs in sorted(out.items(),
                                                                                                 key=str)]
 
@@ -119,8 +121,11 @@ def cell(s: dict | None, fmt: str = ".1f") -> str:
 
 
 def conv(c: dict) -> str:
+    """Mean loss change over the last eighth / mean mono change over the last doubling, and whether every
+    seed settled (models.runs.is_converged; "?" in a JSON written before the flag)."""
     lo, mo = c["loss_rel_change_last_eighth"], c["mono_change_last_doubling"]
-    return f"{100 * lo['mean']:+.1f}% / {mo['mean']:+.0f}" if lo and mo else "-"
+    flag = {True: "yes", False: "no"}.get(c.get("converged"), "?")
+    return f"{100 * lo['mean']:+.1f}% / {mo['mean']:+.0f} ({flag})" if lo and mo else "-"
 
 
 def md(header, rows) -> str:
@@ -131,7 +136,7 @@ def md(header, rows) -> str:
 def print_tables(s: dict) -> None:
     cells = s["cells"]
     print(f"## {s['shape']}\n\nbias 0, no decay (the reference):\n")
-    print(md(("lr", "mono", "dead", "loss", "loss change last eighth / mono change last doubling"),
+    print(md(("lr", "mono", "dead", "loss", "loss change last eighth / mono change last doubling (converged)"),
              [[c["lr"], cell(c["mono_count"]), cell(c["dead_count"]), cell(c["final_loss"], ".4f"), conv(c)]
               for c in cells.get("bias0", [])]))
     print("\neffect (b), bias -1 against bias 0 per mode, decay constant and lr:\n")
@@ -142,7 +147,7 @@ def print_tables(s: dict) -> None:
                      cell(c["final_loss"], ".4f"), f"x{e['ratio']:.2f}", f"{100 * e['loss_rel']:+.1f}%", conv(c),
                      cell(c["steps_to_90"], ".0f"), e["verdict"]])
     print(md(("mode", "decay", "lr", "mono", "dead", "loss", "mono / bias 0's", "loss vs bias 0's",
-              "loss change last eighth / mono change last doubling", "steps to 90% of final mono", "verdict"),
+              "loss change last eighth / mono change last doubling (converged)", "steps to 90% of final mono", "verdict"),
              rows))
     print("\ncells meeting the goal per mode:", ", ".join(
         f"{m} {sum(e['verdict'] == 'goal met' for e in s['effect_b'] if e['mode'] == m)} of "

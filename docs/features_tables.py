@@ -77,7 +77,7 @@ def stats(vals):
 
 
 def summarize(sweep_dir: Path, json_path: Path) -> dict:
-    from models.runs import convergence, read_metrics
+    from models.runs import convergence, is_converged, read_metrics
     from models.sweep import load_sweep
 
     sw = load_sweep(sweep_dir)
@@ -98,6 +98,7 @@ def summarize(sweep_dir: Path, json_path: Path) -> dict:
                 "final_loss": stats([r["final_loss"] for r in rs]),
                 "loss_rel_change_last_eighth": stats([r["convergence"]["loss_rel_change_last_eighth"] for r in rs]),
                 "mono_change_last_doubling": stats([r["convergence"]["mono_change_last_doubling"] for r in rs]),
+                "converged": all(is_converged(r["convergence"], r["mono_count"]) for r in rs),
                 **{c: stats([r["counts"][c] / n for r in rs]) for c in CATS},
                 "deciles": [{c: stats([r["deciles"][q][c] for r in rs]) for c in CATS} | {
                     "p": rs[0]["deciles"][q]["p"], "mean_rel_error": stats([r["deciles"][q]["mean_rel_error"]
@@ -138,10 +139,11 @@ def fit_s(f) -> str:
 def print_tables(s: dict) -> None:
     print("per cell (fractions of the N features; mean [min, max] over seeds):\n")
     print(md(("k", "freq", "lr", "monosemantic", "polysemantic", "ignored", "mono neurons", "dead", "loss",
-              "loss change last eighth", "mono change last doubling"),
+              "loss change last eighth", "mono change last doubling", "converged"),
              [[c["k"], c["freq"], c["lr"], *(cell_s(c[x]) for x in CATS), cell_s(c["mono_count"], ".1f"),
                cell_s(c["dead_count"], ".1f"), cell_s(c["final_loss"], ".4f"),
-               cell_s(c["loss_rel_change_last_eighth"], "+.3f"), cell_s(c["mono_change_last_doubling"], "+.1f")]
+               cell_s(c["loss_rel_change_last_eighth"], "+.3f"), cell_s(c["mono_change_last_doubling"], "+.1f"),
+               {True: "yes", False: "no"}.get(c.get("converged"), "?")]
               for c in s["cells"]]))
     print("\npower-law cells: per rank decile, monosemantic / polysemantic / ignored fraction (means), and fits:\n")
     rows = []

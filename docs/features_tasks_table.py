@@ -1,9 +1,8 @@
 """The paper's three effects on the reprojector and absolute-value tasks (docs/features.md finding 2), in
 docs/reproduction.md's design: (a) lr 0.003 -> 0.03 at bias 0, (b) bias -1 with decay 0.5 against bias 0
 at each lr, (c) k = 32 -> 64 -> 128 -> 256 at lr 0.03. Per cell the 3-seed mean [min, max] of mono/N, the
-dead count and the eval loss, the convergence columns, and "converged": every seed's training loss moved
-< 1% over the last eighth and its monosemantic count by at most max(2% of its final count, 1 neuron)
-over the last doubling.
+dead count and the eval loss, the convergence columns, and "converged": every seed settled by
+models.runs.is_converged (docs/science.md section 7).
 Verdicts as in docs/fidelity_table.py: "holds" needs disjoint seed ranges upward and the loss bound.
 
     python docs/features_tasks_table.py runs/features --json docs/features_tasks.json
@@ -29,13 +28,9 @@ def stats(vals: list) -> dict | None:
     return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)} if vals else None
 
 
-def converged(row: dict) -> bool:
-    loss, mono = row["loss_rel_change_last_eighth"], row["mono_change_last_doubling"]
-    return loss is not None and mono is not None and abs(loss) < 0.01 and abs(mono) <= max(0.02 * row["mono_count"], 1)
-
-
 def cells(sweep_dir: Path) -> list[dict]:
     """Per cell (its swept values), the stats over its finished seeds."""
+    from models.runs import is_converged
     from models.sweep import load_sweep
 
     sw = load_sweep(sweep_dir)
@@ -44,7 +39,7 @@ def cells(sweep_dir: Path) -> list[dict]:
         if r.get("state") == "finished":
             groups.setdefault(tuple((a, r[a]) for a in sw["axes"]), []).append(r)
     return [{**dict(key), "seeds": sorted(r["seed"] for r in rows), **{f: stats([r[f] for r in rows]) for f in FIELDS},
-             "converged": all(converged(r) for r in rows)} for key, rows in groups.items()]
+             "converged": all(is_converged(r, r["mono_count"]) for r in rows)} for key, rows in groups.items()]
 
 
 def find(cs: list[dict], **want) -> dict | None:

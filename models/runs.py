@@ -168,6 +168,14 @@ def convergence(metrics: list[dict]) -> dict:
     return out
 
 
+def is_converged(conv: dict, mono_count: int) -> bool:
+    """The docs' rule for a settled run (docs/science.md section 7): the training loss moved < 1% over
+    the last eighth and the monosemantic count by at most max(2% of its final value, 1 neuron) over the
+    last doubling. `conv` is convergence()'s dict."""
+    loss, mono = conv.get("loss_rel_change_last_eighth"), conv.get("mono_change_last_doubling")
+    return loss is not None and mono is not None and abs(loss) < 0.01 and abs(mono) <= max(0.02 * mono_count, 1)
+
+
 CLAIM = ".result.json"  # {"kind": ...}: which command made a directory (models.rundir writes it)
 
 

@@ -76,3 +76,17 @@ def test_store_is_pickle_free(finished):
         if p.is_file():
             assert not p.read_bytes().startswith(b"\x80"), p  # pickle protocol header
             assert p.suffix in {".json", ".jsonl", ".safetensors", ".png"}
+
+
+def test_convergence_and_the_settled_rule():
+    """Loss change between the last two eighths, mono change between the last two checkpoints; settled
+    means under 1% and at most max(2% of the final count, 1 neuron)."""
+    losses = [{"step": 16 * i, "loss": 1.0 if i < 14 else 0.995} for i in range(16)]  # last eighth: -0.5%
+    ck = [{"step": 8, "mono": 100, "dead": 3}, {"step": 16, "mono": 102, "dead": 1}]
+    c = runs.convergence(losses + ck)
+    assert c["loss_rel_change_last_eighth"] == pytest.approx(-0.005)
+    assert (c["mono_change_last_doubling"], c["dead_change_last_doubling"]) == (2, -2)
+    assert runs.is_converged(c, 102) and not runs.is_converged(c, 90)  # 2 > 2% of 90
+    assert runs.is_converged({**c, "mono_change_last_doubling": 1}, 3)  # the one-neuron floor
+    assert not runs.is_converged({**c, "loss_rel_change_last_eighth": -0.012}, 102)
+    assert not runs.is_converged(runs.convergence(losses), 0)  # no checkpoints: nothing to judge by
