@@ -18,6 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
+from summary_json import add_arguments, load_or_write
+
 FIELDS = ("mono_count", "dead_count", "final_loss", "steps_to_90")
 CONV = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
 MODES = ("fixed", "per-neuron", "adaptive")
@@ -303,16 +305,10 @@ def _save(fig, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("root", type=Path, nargs="?")
+    add_arguments(ap, "root")
     ap.add_argument("--shape", default="small")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--from-json", type=Path)
     a = ap.parse_args()
-    if a.from_json:
-        s = json.loads(a.from_json.read_text())
-    else:
-        s = summarize(a.root, a.shape)
-        a.json.write_text(json.dumps(s, indent=1) + "\n")
+    s = load_or_write(a, lambda: summarize(a.root, a.shape))
     print_tables(s)
     if "modes" in s["cells"] and "bias0" in s["cells"]:
         effect_figure(s, FIG / f"engineering_effect_b_{s['shape']}.png")

@@ -13,9 +13,10 @@ p from 27% to 73%) that says how sharp the threshold is.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
+
+from summary_json import add_arguments, load_or_write
 
 CATS = ("monosemantic", "polysemantic", "ignored")
 FIG = Path(__file__).resolve().parent / "figures"
@@ -246,16 +247,10 @@ def _save(fig, path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sweep", type=Path, nargs="?")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--from-json", type=Path)
+    add_arguments(ap, "sweep")
     ap.add_argument("--no-figures", action="store_true", help="tables only (the figures show the main sweep)")
     a = ap.parse_args()
-    if a.from_json:
-        s = json.loads(a.from_json.read_text())
-    else:
-        s = summarize(a.sweep, a.json)
-        a.json.write_text(json.dumps(s, indent=1) + "\n")
+    s = load_or_write(a, lambda: summarize(a.sweep, a.json))
     print_tables(s)
     if a.no_figures:
         return

@@ -11,10 +11,10 @@ Verdicts as in docs/fidelity_table.py: "holds" needs disjoint seed ranges upward
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from fidelity_table import effect
+from summary_json import add_arguments, load_or_write
 
 TASKS = ("reprojector", "abs")
 LRS = (0.003, 0.01, 0.03)
@@ -137,15 +137,9 @@ def _err(ax, xs, ss, style, label):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("root", type=Path, nargs="?")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--from-json", type=Path)
+    add_arguments(ap, "root")
     a = ap.parse_args()
-    if a.from_json:
-        s = json.loads(a.from_json.read_text())
-    else:
-        s = summarize(a.root, a.json)
-        a.json.write_text(json.dumps(s, indent=1) + "\n")
+    s = load_or_write(a, lambda: summarize(a.root, a.json))
     print_tables(s)
     figure(s, FIG / "features_tasks.png")
 
