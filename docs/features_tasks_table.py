@@ -103,6 +103,7 @@ def figure(s: dict, path: Path) -> None:
     from models.runs import save_figure
 
     fig, axes = plt.subplots(len(TASKS), 3, figsize=(13, 3.4 * len(TASKS)))
+    top = 1.1 * max(c["mono_per_N"]["max"] for d in s["tasks"].values() for c in d["lr_bias"] + d["k"])
     for ax_row, (t, d) in zip(axes, s["tasks"].items()):
         for ax, field, label in ((ax_row[0], "mono_per_N", "mono/N"), (ax_row[1], "final_loss", "eval loss")):
             for bias, style, name in ((0.0, "--s", "bias 0, no decay"), (-1.0, "-o", "bias -1, decay 0.5")):
@@ -113,6 +114,8 @@ def figure(s: dict, path: Path) -> None:
             ax.set_xticks(LRS, [f"{lr:g}" for lr in LRS])
             ax.set_xlabel("learning rate")
             ax.set_ylabel(f"{label} (mean, range over seeds)")
+            if field == "mono_per_N":
+                ax.set_ylim(-0.02 * top, top)  # one scale for every mono/N panel: the tasks compare
             ax.set_title(f"{t}: (a) lr and (b) bias" if field == "mono_per_N" else f"{t}: loss")
             ax.legend(fontsize=8)
         cs = [find(d["k"], k=w) or find(d["lr_bias"], lr=0.03, bias_init=0.0) for w in WIDTHS]
@@ -121,6 +124,7 @@ def figure(s: dict, path: Path) -> None:
         ax_row[2].set_xticks(WIDTHS, [str(w) for w in WIDTHS])
         ax_row[2].set_xlabel("neurons k (N = 128 features)")
         ax_row[2].set_ylabel("mono/N (mean, range over seeds)")
+        ax_row[2].set_ylim(-0.02 * top, top)
         ax_row[2].set_title(f"{t}: (c) width")
         ax_row[2].legend(fontsize=8)
     fig.suptitle("The paper's effects on the reprojector and absolute-value tasks (cpu-small, 2^13 steps, 3 seeds)")
