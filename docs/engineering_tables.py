@@ -15,7 +15,6 @@ effect (b), bias -1 against bias 0 at the same lr:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from summary_json import add_arguments, load_or_write
@@ -43,15 +42,15 @@ def stats(vals: list) -> dict | None:
 
 def read_sweep(d: Path) -> list[dict]:
     """Finished cells of one sweep as flat rows with their full recipe values."""
-    from models.runs import is_converged, read_metrics
+    from models.runs import is_converged, read_config, read_metrics
     from models.sweep import load_sweep
 
     rows = []
     for r in load_sweep(d)["cells"]:
         if r.get("state") != "finished":
             continue
-        cfg = json.loads((d / r["name"] / "config.json").read_text())["config"]
-        rows.append({**{k: cfg[k] for k in ("lr", "bias_init", "bias_decay", "bias_decay_mode", "l1", "seed")},
+        cfg = read_config(d / r["name"])  # fields a run dir predates read as their defaults
+        rows.append({**{k: getattr(cfg, k) for k in ("lr", "bias_init", "bias_decay", "bias_decay_mode", "l1", "seed")},
                      **{k: r[k] for k in ("mono_count", "dead_count", "final_loss", *CONV)},
                      "steps_to_90": steps_to_90(read_metrics(d / r["name"] / "metrics.jsonl")),
                      "converged": is_converged(r, r["mono_count"])})
