@@ -197,7 +197,8 @@ def effect_figure(s: dict, path: Path) -> None:
                  style="--")
         ax.set_xscale("log")
         ax.minorticks_off()
-        ax.set_xticks(LRS, [f"{lr:g}" for lr in LRS])
+        lrs = [lr for lr in LRS if find(cells["bias0"], lr=lr)]
+        ax.set_xticks(lrs, [f"{lr:g}" for lr in lrs])
         ax.set_xlabel("learning rate")
         ax.set_title(f"decay constant {decay:g}")
     axes[0].set_ylabel("mono/N (mean, range over seeds)")
@@ -246,9 +247,10 @@ def cost_figure(s: dict, path: Path) -> None:
     """Steps to 90% of the final monosemantic count per mode, decay constant and lr (checkpoint steps)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(LRS), figsize=(4.2 * len(LRS), 3.6), sharey=True)
+    lrs = [lr for lr in LRS if find(s["cells"]["bias0"], lr=lr)]
+    fig, axes = plt.subplots(1, len(lrs), figsize=(4.2 * len(lrs), 3.6), sharey=True)
     width = 0.8 / len(MODES)
-    for ax, lr in zip(axes, LRS):
+    for ax, lr in zip(axes, lrs):
         for i, mode in enumerate(MODES):
             cs = [find(s["cells"]["modes"], bias_decay_mode=mode, bias_decay=d, lr=lr) for d in DECAYS]
             xs = [j + (i - 1) * width for j in range(len(DECAYS))]
@@ -267,7 +269,7 @@ def cost_figure(s: dict, path: Path) -> None:
     axes[0].set_ylabel("steps to 90% of final mono (mean over seeds)")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.06))
-    fig.suptitle(f"How soon each mode gets its monosemantic neurons, {shape_label(s['shape'])[1]} (log2-spaced checkpoints; "
+    fig.suptitle(f"How soon each mode gets its monosemantic neurons, {shape_label(s['shape'])[1]}\n(log2-spaced checkpoints; "
                  "no bar: no monosemantic neuron)")
     _save(fig, path)
 
