@@ -153,19 +153,19 @@ def print_tables(s: dict) -> None:
     print("\ncells meeting the goal per mode:", ", ".join(
         f"{m} {sum(e['verdict'] == 'goal met' for e in s['effect_b'] if e['mode'] == m)} of "
         f"{sum(e['mode'] == m for e in s['effect_b'])}" for m in MODES))
-    if "sensitivity" not in cells and "l1" not in cells:
-        print("\nmissing:", ", ".join(s["missing"]) or "none")
-        return
-    print("\nsensitivity at lr 0.01:\n")
-    print(md(("mode", "decay", "mono", "dead", "loss", "convergence", "steps to 90%"),
-             [[c["bias_decay_mode"], c["bias_decay"], cell(c["mono_count"]), cell(c["dead_count"]),
-               cell(c["final_loss"], ".4f"), conv(c), cell(c["steps_to_90"], ".0f")]
-              for c in sensitivity(s)]))
-    print("\nL1 at bias 0 against bias 0 without it:\n")
-    print(md(("l1", "lr", "mono", "dead", "loss", "mono / bias 0's", "loss vs bias 0's", "convergence", "verdict"),
-             [[e["l1"], e["lr"], cell(c["mono_count"]), cell(c["dead_count"]), cell(c["final_loss"], ".4f"),
-               f"x{e['ratio']:.2f}", f"{100 * e['loss_rel']:+.1f}%", conv(c), e["verdict"]]
-              for e in s["l1_vs_bias0"] for c in [find(cells["l1"], l1=e["l1"], lr=e["lr"])]]))
+    if "sensitivity" in cells:
+        print("\nsensitivity at lr 0.01:\n")
+        print(md(("mode", "decay", "mono", "dead", "loss", "convergence", "steps to 90%"),
+                 [[c["bias_decay_mode"], c["bias_decay"], cell(c["mono_count"]), cell(c["dead_count"]),
+                   cell(c["final_loss"], ".4f"), conv(c), cell(c["steps_to_90"], ".0f")]
+                  for c in sensitivity(s)]))
+    if "l1" in cells:
+        print("\nL1 at bias 0 against bias 0 without it:\n")
+        print(md(("l1", "lr", "mono", "dead", "loss", "mono / bias 0's", "loss vs bias 0's", "convergence",
+                  "verdict"),
+                 [[e["l1"], e["lr"], cell(c["mono_count"]), cell(c["dead_count"]), cell(c["final_loss"], ".4f"),
+                   f"x{e['ratio']:.2f}", f"{100 * e['loss_rel']:+.1f}%", conv(c), e["verdict"]]
+                  for e in s["l1_vs_bias0"] for c in [find(cells["l1"], l1=e["l1"], lr=e["lr"])]]))
     print("\nmissing:", ", ".join(s["missing"]) or "none")
 
 
