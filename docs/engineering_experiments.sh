@@ -4,8 +4,8 @@
 # (bf16 fidelity does not hold on every cell: docs/reproduction.md); and on the small shape the longer
 # budget, 2^14 steps at lr 0.003 and 0.01, where docs/reproduction.md found the fixed mode needs it.
 # Then the tables' JSON.
-#   bash docs/engineering_experiments.sh                 # small (cpu-small), 144 + 63 runs, ~85 min on 2 cores
-#   SHAPE=medium PARTS=effect bash docs/engineering_experiments.sh   # medium, effect (b) only: 90 runs, ~90 min
+#   bash docs/engineering_experiments.sh                 # small (cpu-small), 144 + 60 runs, ~100 min on 2 cores
+#   SHAPE=medium PARTS="effect sensitivity" bash docs/engineering_experiments.sh   # medium: 90 + 27 runs, ~2 h
 # PARTS picks the sweeps (default: effect sensitivity l1 budget; budget runs on the small shape only).
 # Every sweep skips its finished cells, so a killed script simply runs again.
 set -euo pipefail
