@@ -248,6 +248,8 @@ def cost_figure(s: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     lrs = [lr for lr in LRS if find(s["cells"]["bias0"], lr=lr)]
+    # bars rise from below the earliest step any cell reaches 90% at (256 unless one is sooner)
+    reached = [c["steps_to_90"][e] for c in s["cells"]["modes"] if c["steps_to_90"] for e in ("min", "max")]
     fig, axes = plt.subplots(1, len(lrs), figsize=(4.2 * len(lrs), 3.6), sharey=True)
     width = 0.8 / len(MODES)
     for ax, lr in zip(axes, lrs):
@@ -260,8 +262,6 @@ def cost_figure(s: dict, path: Path) -> None:
         if b and b["steps_to_90"]:
             ax.axhline(b["steps_to_90"]["mean"], color="k", ls="--", lw=1, label="bias 0 (no decay)")
         ax.set_yscale("log", base=2)
-        # bars rise from below the earliest step any cell reaches 90% at (256 unless one is sooner)
-        reached = [c["steps_to_90"][e] for c in s["cells"]["modes"] if c["steps_to_90"] for e in ("min", "max")]
         ax.set_ylim(min(2**8, min(reached) / 2), 2 * max(2**13, *reached))
         ax.set_xticks(range(len(DECAYS)), [f"{d:g}" for d in DECAYS])
         ax.set_xlabel("bias decay constant")

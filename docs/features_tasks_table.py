@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from features_tables import stats
 from fidelity_table import effect
 from summary_json import add_arguments, load_or_write
 
@@ -21,11 +22,6 @@ LRS = (0.003, 0.01, 0.03)
 WIDTHS = (32, 64, 128, 256)
 FIELDS = ("mono_per_N", "dead_count", "final_loss", "loss_rel_change_last_eighth", "mono_change_last_doubling")
 FIG = Path(__file__).resolve().parent / "figures"
-
-
-def stats(vals: list) -> dict | None:
-    vals = [v for v in vals if v is not None]
-    return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals)} if vals else None
 
 
 def cells(sweep_dir: Path) -> list[dict]:
