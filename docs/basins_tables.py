@@ -4,6 +4,8 @@ statistics, per map its runs' mono/N, every aligned pair barrier and the basin c
 Whatever has not been run is listed under "missing".
 
     python docs/basins_tables.py runs/basins --json docs/basins_small.json
+    python docs/basins_tables.py runs/paper/basins --script docs/paper_shape_experiments.sh \
+        --json docs/basins_paper.json                         # the paper-shape section
 """
 from __future__ import annotations
 
@@ -11,10 +13,18 @@ import argparse
 import json
 from pathlib import Path
 
-INTERPOLATIONS = ("seeds_mono", "seeds_poly", "mono_poly", "mono_poly_act", "bias_pair")
-CURVES = ("curve_poly_seeds", "curve_mono_poly")
-MAPS = ("map_lr_bias_batch", "map_decay_2p14", "width_k32", "width_k64", "width_k128", "width_k256")
-CBFT = ("cbft_poly_s0", "cbft_poly_s1", "cbft_poly_s2", "cbft_mono_s0")
+# what each experiments script writes under its ROOT (anything else found there is summarized too)
+EXPECTED = {
+    "docs/basins_experiments.sh": (
+        "seeds_mono", "seeds_poly", "mono_poly", "mono_poly_act", "bias_pair", "curve_poly_seeds", "curve_mono_poly",
+        "map_lr_bias_batch", "map_decay_2p14", "width_k32", "width_k64", "width_k128", "width_k256", "hop_mono_poly",
+        *(f"{c}{v}" for c in ("cbft_poly_s0", "cbft_poly_s1", "cbft_poly_s2", "cbft_mono_s0") for v in ("", "_control"))),
+    "docs/paper_shape_experiments.sh": (
+        "seeds_mono", "seeds_part", "mono_part", "mono_part_act", "curve_mono_part", "curve_part_seeds",
+        "hop_mono_part", "map_starts_batch"),
+}
+HOP_DIRECTION_KEYS = ("a", "b", "a_mono_per_N", "b_mono_per_N", "a_loss", "b_loss", "b_mono_range",
+                      "smallest_lambda_landed", "smallest_lambda_landed_at_target_loss")
 HOP_KEYS = ("lambda", "final_loss", "mono_per_N", "dead_count", "barrier_to_b_rel", "barrier_to_a_rel", "landed",
             "loss_within_tol")
 CBFT_KEYS = ("mono_before", "mono_after", "loss_before", "loss_after", "dead_before", "dead_after",
@@ -60,47 +70,28 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("root", type=Path)
     ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--script", default="docs/basins_experiments.sh", help="the script that made ROOT")
     a = ap.parse_args()
-    out: dict = {"command": "bash docs/basins_experiments.sh; python docs/basins_tables.py runs/basins --json "
-                            "docs/basins_small.json", "interpolations": {}, "curves": {}, "maps": {}, "missing": []}
-    for name in INTERPOLATIONS:
-        p = a.root / name / "interpolation.json"
-        if p.exists():
-            out["interpolations"][name] = _interpolation(json.loads(p.read_text()))
-        else:
-            out["missing"].append(name)
-    for name in CURVES:
-        p = a.root / name / "curve.json"
-        if p.exists():
-            r = json.loads(p.read_text())
+    out: dict = {"command": f"bash {a.script}; python docs/basins_tables.py {a.root} --json {a.json}",
+                 "interpolations": {}, "curves": {}, "maps": {}, "missing": []}
+    found = {d.name: d for d in sorted(a.root.iterdir()) if d.is_dir()}
+    for name, d in found.items():
+        if (d / "interpolation.json").exists():
+            out["interpolations"][name] = _interpolation(json.loads((d / "interpolation.json").read_text()))
+        elif (d / "curve.json").exists():
+            r = json.loads((d / "curve.json").read_text())
             out["curves"][name] = {"a": Path(r["a"]).name, "b": Path(r["b"]).name, "steps": r["steps"],
                                    "line": r["line"], "curve": r["curve"],
                                    **{k: r.get(k) for k in ("t", "loss_line", "loss_curve", "mono_line", "mono_curve")}}
-        else:
-            out["missing"].append(name)
-    for name in MAPS:
-        p = a.root / name / "map.json"
-        if p.exists():
-            out["maps"][name] = _map(json.loads(p.read_text()))
-        else:
-            out["missing"].append(name)
-    p = a.root / "hop_mono_poly" / "hop.json"
-    if p.exists():
-        out["hop"] = [{k: d[k] for k in ("a", "b", "a_mono_per_N", "b_mono_per_N", "a_loss", "b_loss", "b_mono_range",
-                                         "smallest_lambda_landed", "smallest_lambda_landed_at_target_loss")}
-                      | {"rows": [{k: r[k] for k in HOP_KEYS} for r in d["rows"]]}
-                      for d in json.loads(p.read_text())["directions"]]
-    else:
-        out["missing"].append("hop_mono_poly")
-    out["cbft"] = {}
-    for name in CBFT:
-        for variant in (name, f"{name}_control"):
-            p = a.root / variant / "cbft.json"
-            if p.exists():
-                r = json.loads(p.read_text())
-                out["cbft"][variant] = {k: r.get(k) for k in CBFT_KEYS}
-            else:
-                out["missing"].append(variant)
+        elif (d / "map.json").exists():
+            out["maps"][name] = _map(json.loads((d / "map.json").read_text()))
+    out["hops"] = {name: [{k: x[k] for k in HOP_DIRECTION_KEYS} | {"rows": [{k: r[k] for k in HOP_KEYS} for r in x["rows"]]}
+                          for x in json.loads((d / "hop.json").read_text())["directions"]]
+                   for name, d in found.items() if (d / "hop.json").exists()}
+    out["cbft"] = {name: {k: r.get(k) for k in CBFT_KEYS} for name, d in found.items() if (d / "cbft.json").exists()
+                   for r in [json.loads((d / "cbft.json").read_text())]}
+    out["missing"] = [n for n in EXPECTED.get(a.script, ()) if not any(
+        (a.root / n / f).exists() for f in ("interpolation.json", "curve.json", "map.json", "hop.json", "cbft.json"))]
     a.json.write_text(json.dumps(out, indent=1) + "\n")
     for name, r in out["interpolations"].items():
         print(f"{name}: naive {r['barrier_naive']:.4f} ({100 * r['barrier_naive_rel']:.1f}%), aligned "
@@ -114,8 +105,8 @@ def main() -> None:
         print(f"{name}: {len(r['runs'])} runs, aligned barriers {100 * min(rel):.1f}-{100 * max(rel):.1f}%, "
               "basins aligned/naive " + ", ".join(f"{100 * t['tol']:g}%: {t['basins']}/{t['basins_naive']}"
                                                   for t in r["basins_by_tol"]))
-    for d in out.get("hop", []):
-        print(f"hop {Path(d['a']).name} -> {Path(d['b']).name}: smallest lambda landed {d['smallest_lambda_landed']}; "
+    for name, d in ((n, x) for n, xs in out["hops"].items() for x in xs):
+        print(f"{name}  {Path(d['a']).name} -> {Path(d['b']).name}: smallest lambda landed {d['smallest_lambda_landed']}; "
               + "; ".join(f"{r['lambda']:g}: mono/N {r['mono_per_N']:.3f} loss {r['final_loss']:.3f} "
                           f"{100 * r['barrier_to_b_rel']:.0f}%/{100 * r['barrier_to_a_rel']:.0f}%" for r in d["rows"]))
     for name, r in out["cbft"].items():

@@ -6,6 +6,9 @@
 #                                                       # 33 min on 2 cores; 391 s on a lent 16-core VM)
 #   PRESET=tiny STEPS=512 ROUNDS=3 SEEDS=0 K_NARROW=32 ROOT=/tmp/prune_smoke FIG=/tmp/prune_smoke/fig \
 #       JOBS=1 bash docs/pruning_experiments.sh         # the smoke version: every command, ~7 minutes
+#   PRESET=cpu STEPS=32768 PRECISION=bf16 LR_MONO=0.01 K_NARROW=256 ROOT=runs/paper/pruning \
+#       FIG=docs/figures/paper JOBS=16 bash docs/pruning_experiments.sh   # the paper shape (issue 15), with
+#       # the starts of docs/paper_shape_experiments.sh copied to runs/paper/pruning/dense first (not run yet)
 #
 # Every step skips what is finished (models sweep skips finished cells, prune imp finished levels,
 # prune grow a finished run), so a killed script simply runs again. JOBS commands run at once
@@ -44,23 +47,24 @@ ROUNDS=${ROUNDS:-10}
 SEEDS=${SEEDS:-"0 1 2"}
 K_NARROW=${K_NARROW:-64}   # a quarter of the preset's k: same non-zero weights as the preset's k at 75%
 DEVICE=${DEVICE:-auto}      # cpu to keep a lent GPU machine's jobs on its cores
+PRECISION=${PRECISION:-fp32}
 ROOT=${ROOT:-runs/pruning}
 FIG=${FIG:-docs/figures}
 BIN=${BIN:-$(dirname "$(command -v prune || echo .venv/bin/prune)")}
 MODELS="$BIN/models"
 PRUNE="$BIN/prune"
 Q="--threads 1 --quiet"
-declare -A LR=([mono]=0.03 [poly]=0.003)
+declare -A LR=([mono]=${LR_MONO:-0.03} [poly]=${LR_POLY:-0.003})
 SEEDLIST=$(echo "$SEEDS" | tr ' ' ',')
 mkdir -p "$ROOT" "$FIG"
 
 parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
 
 # 1. Dense starts (both lrs, every seed) and the narrow dense models, as sweeps.
-"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --grid lr=0.03,0.003 --seeds "$SEEDLIST" \
-    --workers "$JOBS" --out "$ROOT/dense" --device "$DEVICE"
-"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --k "$K_NARROW" --grid lr=0.03,0.003 \
-    --seeds "$SEEDLIST" --workers "$JOBS" --out "$ROOT/narrow" --device "$DEVICE"
+"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --grid lr=${LR[mono]},${LR[poly]} --seeds "$SEEDLIST" \
+    --workers "$JOBS" --out "$ROOT/dense" --device "$DEVICE" --precision "$PRECISION"
+"$MODELS" sweep --preset "$PRESET" --steps "$STEPS" --bias-init 0 --k "$K_NARROW" --grid lr=${LR[mono]},${LR[poly]} \
+    --seeds "$SEEDLIST" --workers "$JOBS" --out "$ROOT/narrow" --device "$DEVICE" --precision "$PRECISION"
 
 # 2. IMP from every dense start, and every sparse-from-scratch run (independent of IMP), in one pool.
 {
@@ -68,10 +72,10 @@ parallel() { xargs -P "$JOBS" -I{} bash -c '{}'; }  # one command per input line
     echo "$PRUNE imp $ROOT/dense/lr=${LR[$start]}__seed=$s --rounds $ROUNDS --rate 0.2 --scope layer --rewind init --out $ROOT/imp/${start}_s$s $Q"
   done; done
   for start in mono poly; do for s in $SEEDS; do for method in rigl set static; do for sp in 0.8 0.9 0.95; do
-    echo "$PRUNE grow --method $method --sparsity $sp --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --out $ROOT/grow/${start}_${method}_sp${sp}_s$s $Q"
+    echo "$PRUNE grow --method $method --sparsity $sp --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --precision $PRECISION --out $ROOT/grow/${start}_${method}_sp${sp}_s$s $Q"
   done; done; done; done
   for start in mono poly; do for s in $SEEDS; do for method in rigl static; do
-    echo "$PRUNE grow --method $method --sparsity 0.75 --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --out $ROOT/wide/${start}_${method}_sp0.75_s$s $Q"
+    echo "$PRUNE grow --method $method --sparsity 0.75 --preset $PRESET --steps $STEPS --lr ${LR[$start]} --bias-init 0 --seed $s --device $DEVICE --precision $PRECISION --out $ROOT/wide/${start}_${method}_sp0.75_s$s $Q"
   done; done; done
 } | parallel
 

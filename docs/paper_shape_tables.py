@@ -1,0 +1,126 @@
+"""The paper-shape starts behind docs/basins.md and docs/pruning.md ("paper shape" sections): per recipe the
+3-seed mean and range of mono/N, the dead count and the eval loss, and the convergence columns of
+docs/science.md section 7 (loss change over the last eighth, mono change over the last doubling, each
+seed's `is_converged`), plus one figure of every seed's loss and monosemantic count against the step.
+
+    python docs/paper_shape_tables.py runs/paper/starts --json docs/paper_starts.json
+    python docs/paper_shape_tables.py --from-json docs/paper_starts.json      # table and figure again
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from summary_json import add_arguments, load_or_write
+
+RECIPE = ("lr", "bias_init", "bias_decay", "bias_decay_mode", "batch", "steps", "precision")
+CONV = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
+FIG = Path(__file__).resolve().parent / "figures"
+
+
+def stats(vals: list) -> dict:
+    return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
+def read_runs(sweeps: list[Path]) -> list[dict]:
+    """Every finished cell of the sweeps: recipe, results, convergence, and its curves (thinned losses)."""
+    from models.runs import is_converged, read_config, read_metrics
+    from models.sweep import load_sweep
+
+    rows = []
+    for d in sweeps:
+        for r in load_sweep(d)["cells"]:
+            if r.get("state") != "finished":
+                continue
+            cfg = read_config(d / r["name"])
+            m = read_metrics(d / r["name"] / "metrics.jsonl")
+            losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
+            every = max(1, len(losses) // 256)
+            rows.append({"sweep": d.name, "name": r["name"], **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
+                         "N": cfg.n_features, "k": cfg.k,
+                         **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
+                         "converged": is_converged(r, r["mono_count"]),
+                         "loss_curve": losses[::every],
+                         "mono_curve": [(x["step"], x["mono"]) for x in m if x.get("mono") is not None]})
+    return rows
+
+
+def summarize(sweeps: list[Path]) -> dict:
+    runs = read_runs(sweeps)
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault(tuple(r[k] for k in RECIPE), []).append(r)
+    cells = [{**dict(zip(RECIPE, key)), "seeds": [r["seed"] for r in rs],
+              **{f: stats([r[f] for r in rs]) for f in ("mono_per_N", "mono_count", "dead_count", "final_loss")},
+              "max_abs_loss_change_last_eighth": max(abs(r["loss_rel_change_last_eighth"]) for r in rs),
+              "max_abs_mono_change_last_doubling": max(abs(r["mono_change_last_doubling"]) for r in rs),
+              "converged_seeds": sum(r["converged"] for r in rs)} for key, rs in groups.items()]
+    return {"command": "bash docs/paper_shape_experiments.sh; python docs/paper_shape_tables.py "
+                       + " ".join(str(s) for s in sweeps) + " --json docs/paper_starts.json",
+            "cells": cells, "runs": runs}
+
+
+def table(s: dict) -> str:
+    lines = ["| lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead | eval loss mean [range] "
+             "| max loss change, last eighth | max mono change, last doubling | converged seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in s["cells"]:
+        m, loss, dead = c["mono_per_N"], c["final_loss"], c["dead_count"]
+        decay = f"{c['bias_decay']:g} ({c['bias_decay_mode']})" if c["bias_decay"] else "0"
+        lines.append(f"| {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} | 2^{c['steps'].bit_length() - 1} "
+                     f"| {m['mean']:.3f} [{m['min']:.3f}, {m['max']:.3f}] | {dead['mean']:.1f} "
+                     f"| {loss['mean']:.4f} [{loss['min']:.4f}, {loss['max']:.4f}] "
+                     f"| {100 * c['max_abs_loss_change_last_eighth']:.2f}% | {c['max_abs_mono_change_last_doubling']} "
+                     f"| {c['converged_seeds']} of {len(c['seeds'])} |")
+    return "\n".join(lines)
+
+
+def figure(s: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
+    keys = sorted({tuple(r[k] for k in RECIPE) for r in s["runs"]})
+    for i, key in enumerate(keys):
+        label = f"lr {key[0]:g}, bias {key[1]:g}" + (f", decay {key[2]:g} {key[3]}" if key[2] else "") + f", batch {key[4]}"
+        for j, r in enumerate(x for x in s["runs"] if tuple(x[k] for k in RECIPE) == key):
+            ax[0].plot(*zip(*r["loss_curve"]), color=f"C{i}", lw=0.7, alpha=0.8, label=label if j == 0 else None)
+            steps, mono = zip(*r["mono_curve"])
+            ax[1].plot(steps, [v / r["N"] for v in mono], "o-", color=f"C{i}", ms=3, lw=1,
+                       label=label if j == 0 else None)
+    ax[0].set(xlabel="step", ylabel="training loss (every 16 steps, thinned)", yscale="log",
+              title="loss: each seed of each start")
+    ax[1].set(xlabel="step (checkpoints, log2-spaced)", ylabel="monosemantic neurons / N", xscale="log",
+              title="monosemanticity: each seed of each start")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax[0].yaxis.set_major_formatter(ScalarFormatter())
+    ax[0].yaxis.set_minor_formatter(NullFormatter())
+    for a in ax:
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    r0 = s["runs"][0]
+    fig.suptitle(f"Paper-shape starts (N {r0['N']}, k {r0['k']}, {r0['precision']}): convergence of loss and mono/N",
+                 fontsize=10)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(ap, "sweep")
+    ap.add_argument("more", type=Path, nargs="*", help="further sweep directories (the batch-size sweep)")
+    ap.add_argument("--no-figures", action="store_true")
+    a = ap.parse_args()
+    s = load_or_write(a, lambda: summarize([a.sweep, *a.more]))
+    print(table(s))
+    if not a.no_figures:
+        figure(s, FIG / "paper_starts.png")
+
+
+if __name__ == "__main__":
+    main()
