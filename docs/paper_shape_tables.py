@@ -3,7 +3,8 @@
 docs/science.md section 7 (loss change over the last eighth, mono change over the last doubling, each
 seed's `is_converged`), plus one figure of every seed's loss and monosemantic count against the step.
 
-    python docs/paper_shape_tables.py runs/paper/starts --json docs/paper_starts.json
+    python docs/paper_shape_tables.py runs/paper/starts runs/paper/batch4096 runs/paper/batch256 \
+        --json docs/paper_starts.json
     python docs/paper_shape_tables.py --from-json docs/paper_starts.json      # table and figure again
 """
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engineering_tables import stats
 from summary_json import add_arguments, load_or_write
 
 RECIPE = ("lr", "bias_init", "bias_decay", "bias_decay_mode", "batch", "steps", "precision")
 CONV = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
 FIG = Path(__file__).resolve().parent / "figures"
-
-
-def stats(vals: list) -> dict:
-    return {"mean": sum(vals) / len(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
 
 
 def read_runs(sweeps: list[Path]) -> list[dict]:
@@ -35,7 +33,7 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
             cfg = read_config(d / r["name"])
             m = read_metrics(d / r["name"] / "metrics.jsonl")
             losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
-            every = max(1, len(losses) // 256)
+            every = max(1, len(losses) // 128)
             rows.append({"sweep": d.name, "name": r["name"], **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
@@ -96,13 +94,15 @@ def figure(s: dict, out: Path) -> None:
               title="monosemanticity: each seed of each start")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+    ax[0].set_yticks([0.9, 1, 1.5, 2, 3, 4])
     ax[0].yaxis.set_major_formatter(ScalarFormatter())
     ax[0].yaxis.set_minor_formatter(NullFormatter())
     for a in ax:
         a.grid(alpha=0.3)
         a.legend(fontsize=7)
     r0 = s["runs"][0]
-    fig.suptitle(f"Paper-shape starts (N {r0['N']}, k {r0['k']}, {r0['precision']}): convergence of loss and mono/N",
+    fig.suptitle(f"Paper-shape starts and batch-size sweep (N {r0['N']}, k {r0['k']}, {r0['precision']}): "
+                 "convergence of loss and mono/N",
                  fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
