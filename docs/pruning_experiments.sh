@@ -8,7 +8,8 @@
 #       JOBS=1 bash docs/pruning_experiments.sh         # the smoke version: every command, ~7 minutes
 #   PRESET=cpu STEPS=32768 PRECISION=bf16 LR_MONO=0.01 K_NARROW=256 ROOT=runs/paper/pruning \
 #       FIG=docs/figures/paper JOBS=16 bash docs/pruning_experiments.sh   # the paper shape (issue 15), with
-#       # the starts of docs/paper_shape_experiments.sh copied to runs/paper/pruning/dense first (not run yet)
+#       # the starts of docs/paper_shape_experiments.sh copied to runs/paper/pruning/dense first (not run:
+#       # ~65 CPU-hours; docs/pruning_paper_experiments.sh is the one-seed cut of it that was run)
 #
 # Every step skips what is finished (models sweep skips finished cells, prune imp finished levels,
 # prune grow a finished run), so a killed script simply runs again. JOBS commands run at once
