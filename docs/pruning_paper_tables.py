@@ -43,7 +43,8 @@ def summarize(root: Path) -> dict:
     for chain in CHAINS:
         d = root / chain / "mono_s0"
         levels = sorted(d.glob("level_*"))
-        rows += [run_row(lv, chain, int(lv.name.split("_")[1])) for lv in levels[1:] if (lv / "summary.json").exists()]
+        rows += [run_row(lv, chain, int(lv.name.split("_")[1])) for lv in levels[1:]
+                 if (lv / "summary.json").exists()]
         neurons[chain] = neuron_summary(json.loads((d / "neurons.json").read_text()))
     for g in sorted((root / "grow").iterdir()):
         rows.append(run_row(g, json.loads((g / "grow.json").read_text())["method"], None))
@@ -58,15 +59,16 @@ def conv_cells(r: dict) -> list[str]:
 
 def tables(s: dict) -> str:
     out = []
-    head = ("run", "weights left", "mono/N", "mono", "features served (2+)", "dead", "eval loss", "loss change, last eighth",
-            "mono change, last doubling", "converged")
+    head = ("run", "weights left", "mono/N", "mono", "features served (2+)", "dead", "eval loss",
+            "loss change, last eighth", "mono change, last doubling", "converged")
     label = {"dense": "dense start", "imp": "IMP ticket", "reinit": "reinit control",
              "random-mask": "random-mask control", "rigl": "RigL", "static": "static mask", "set": "SET"}
     rows = []
     for r in s["runs"]:
         name = label[r["method"]] + (f", level {r['level']}" if r["level"] else "")
         rows.append([name, f"{pct(1 - r['sparsity'])} ({r['remaining']:,})", f"{r['mono_per_N']:.3f}",
-                     r["mono_count"], f"{r['features_served']} ({r['features_served_twice']})", r["dead_count"], f"{r['final_loss']:.4f}", *conv_cells(r)])
+                     r["mono_count"], f"{r['features_served']} ({r['features_served_twice']})", r["dead_count"],
+                     f"{r['final_loss']:.4f}", *conv_cells(r)])
     out.append(md(head, rows))
     for chain, n in s["neurons"].items():
         out.append(f"\nneurons, {label[chain]} (k {n['k']}, levels {n['levels']}):")
