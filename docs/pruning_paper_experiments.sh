@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The paper-shape runs behind the "paper shape" section of docs/pruning.md, sized to what 2 CPU cores ran
-# in two ~2-hour sessions (docs/pruning_experiments.sh with PRESET=cpu runs the full design: ~65 CPU-hours).
-#   bash docs/pruning_paper_experiments.sh     # two chains at once, one torch thread each: ~3.5 h here
+# in two sessions (docs/pruning_experiments.sh with PRESET=cpu runs the full design: ~65 CPU-hours).
+#   bash docs/pruning_paper_experiments.sh     # two chains at once, one torch thread each: ~4 h here
 # Shape: preset cpu (N 512, d 64, k 1024, eps 1/64, batch 1024), bf16, bias 0, 2^15 steps per run (17-24
 # min on one thread here), from the converged monosemantic start of docs/basins.md (lr 0.01, mono/N 1.01),
 # seed 0 (the same run, bitwise: eval loss 0.8985083624720573, 519 mono neurons).
@@ -9,8 +9,8 @@
 #   IMP: 2 rounds at rate 0.65 (35%, then 12.25% of each layer left) instead of 10 at rate 0.2 (10.7%);
 #        one seed; no IMP from a polysemantic start (no converged one exists at this shape, docs/basins.md);
 #   prune-and-grow and width: one seed (SET, RigL, static at 80 / 90 / 95%; wide sparse = k 1024 at 75%
-#        with RigL against narrow dense = k 256, both 0.25 x (1024 x 64 + 512 x 1024) = 147,456 non-zero
-#        weights; no static-mask wide run).
+#        with RigL and with a static mask against narrow dense = k 256, both 0.25 x (1024 x 64 + 512 x 1024)
+#        = 147,456 non-zero weights).
 # Every command skips what is finished (a sweep its finished cells, prune imp its finished levels,
 # prune grow a finished run), so a killed script runs again, and a finished one only redoes the tables.
 set -euo pipefail
@@ -33,7 +33,7 @@ chain_a() {  # the start, IMP and its reinit control, then sparse runs
   $BIN/prune imp $START --rounds 2 --rate 0.65 --scope layer --rewind init --out $P/imp/mono_s0 $Q
   touch $P/imp/mono_s0.done
   $BIN/prune imp --control reinit --ticket $P/imp/mono_s0 --rounds 2 --out $P/reinit/mono_s0 $Q
-  grow set 0.9; grow rigl 0.75 wide; grow rigl 0.8; grow set 0.95
+  grow set 0.9; grow rigl 0.75 wide; grow rigl 0.8; grow set 0.95; grow static 0.75 wide
 }
 chain_b() {  # sparse runs, the narrow dense model, then (once IMP is done) the random-mask control
   grow rigl 0.9; grow static 0.9
