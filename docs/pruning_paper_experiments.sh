@@ -2,7 +2,7 @@
 # The paper-shape runs behind the "paper shape" section of docs/pruning.md, sized to what 2 CPU cores ran
 # in two sessions (docs/pruning_experiments.sh with PRESET=cpu runs the full design: ~65 CPU-hours).
 #   bash docs/pruning_paper_experiments.sh     # two chains at once, one torch thread each: ~4 h here
-# Shape: preset cpu (N 512, d 64, k 1024, eps 1/64, batch 1024), bf16, bias 0, 2^15 steps per run (17-24
+# Shape: preset cpu (N 512, d 64, k 1024, eps 1/64, batch 1024), bf16, bias 0, 2^15 steps per run (17-25
 # min on one thread here), from the converged monosemantic start of docs/basins.md (lr 0.01, mono/N 1.01),
 # seed 0 (the same run, bitwise: eval loss 0.8985083624720573, 519 mono neurons).
 # What the full design has and this does not (docs/pruning.md lists each cut):
