@@ -67,6 +67,12 @@ LABEL = {"dense": "dense", "imp": "IMP ticket", "reinit": "reinit control", "ran
          "rigl": "RigL", "static": "static mask", "set": "SET"}
 
 
+def run_name(r: dict) -> str:
+    """The row label every table uses: method, IMP level, and which comparison group the run belongs to."""
+    name = LABEL[r["method"]] + (f", level {r['level']}" if r["level"] else "")
+    return name + {"dense": " start", "wide": " (wide)", "narrow": f" k {r['k']} (narrow)"}.get(r["group"], "")
+
+
 def grow_table(runs: list[dict]) -> str:
     """Prune-and-grow by sparsity: one row per sparsity, mono/N, loss, dead and converged per method."""
     methods = ("rigl", "set", "static")
@@ -87,8 +93,7 @@ def width_table(runs: list[dict]) -> str:
     pick = [r for r in runs if r["group"] in ("wide", "narrow")] + [r for r in runs if r["group"] == "dense"]
     return md(("run", "k", "non-zero weights", "mono/N", "mono", "features served", "dead", "eval loss",
                "converged"),
-              [[LABEL[r["method"]] + {"wide": f", {pct(r['sparsity'])} sparse", "narrow": ""}.get(r["group"], " start"),
-                r["k"], f"{r['remaining']:,}", f"{r['mono_per_N']:.3f}", r["mono_count"], r["features_served"],
+              [[run_name(r), r["k"], f"{r['remaining']:,}", f"{r['mono_per_N']:.3f}", r["mono_count"], r["features_served"],
                 r["dead_count"], f"{r['final_loss']:.4f}", "yes" if r["converged"] else "no"] for r in pick])
 
 
@@ -98,9 +103,7 @@ def tables(s: dict) -> str:
             "loss change, last eighth", "mono change, last doubling", "converged")
     rows = []
     for r in s["runs"]:
-        name = LABEL[r["method"]] + (f", level {r['level']}" if r["level"] else "")
-        name += {"dense": " start", "wide": " (wide)", "narrow": f" k {r['k']} (narrow)"}.get(r["group"], "")
-        rows.append([name, f"{pct(1 - r['sparsity'])} ({r['remaining']:,})", f"{r['mono_per_N']:.3f}",
+        rows.append([run_name(r), f"{pct(1 - r['sparsity'])} ({r['remaining']:,})", f"{r['mono_per_N']:.3f}",
                      r["mono_count"], f"{r['features_served']} ({r['features_served_twice']})", r["dead_count"],
                      f"{r['final_loss']:.4f}", *conv_cells(r)])
     out.append(md(head, rows))
