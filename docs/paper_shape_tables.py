@@ -6,6 +6,8 @@ seed's `is_converged`), plus one figure of every seed's loss and monosemantic co
     python docs/paper_shape_tables.py runs/paper/starts runs/paper/batch4096 runs/paper/batch256 \
         --json docs/paper_starts.json
     python docs/paper_shape_tables.py --from-json docs/paper_starts.json      # table and figure again
+    python docs/paper_shape_tables.py runs/paper/screen_bias1 runs/paper/screen_adam --script docs/paper_poly_screen.sh \
+        --json docs/paper_poly_screen.json --figure paper_poly_screen.png --title "Polysemantic-start screen"
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from pathlib import Path
 from engineering_tables import stats
 from summary_json import add_arguments, load_or_write
 
-RECIPE = ("lr", "bias_init", "bias_decay", "bias_decay_mode", "batch", "steps", "precision")
+RECIPE = ("lr", "bias_init", "bias_decay", "bias_decay_mode", "batch", "steps", "precision", "optimizer")
+OLD = {"optimizer": "lamb"}  # summaries written before the optimizer column: every one of their runs used LAMB
 CONV = ("loss_rel_change_last_eighth", "mono_change_last_doubling", "dead_change_last_doubling")
 FIG = Path(__file__).resolve().parent / "figures"
+TITLE = "Paper-shape starts and batch-size sweep"
 
 
 def read_runs(sweeps: list[Path]) -> list[dict]:
@@ -43,29 +47,33 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
     return rows
 
 
-def summarize(sweeps: list[Path]) -> dict:
+def recipe(r: dict) -> tuple:
+    return tuple(r.get(k, OLD.get(k)) for k in RECIPE)
+
+
+def summarize(sweeps: list[Path], script: str, json_path: Path, title: str) -> dict:
     runs = read_runs(sweeps)
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
-        groups.setdefault(tuple(r[k] for k in RECIPE), []).append(r)
+        groups.setdefault(recipe(r), []).append(r)
     cells = [{**dict(zip(RECIPE, key)), "seeds": [r["seed"] for r in rs],
               **{f: stats([r[f] for r in rs]) for f in ("mono_per_N", "mono_count", "dead_count", "final_loss")},
               "max_abs_loss_change_last_eighth": max(abs(r["loss_rel_change_last_eighth"]) for r in rs),
               "max_abs_mono_change_last_doubling": max(abs(r["mono_change_last_doubling"]) for r in rs),
               "converged_seeds": sum(r["converged"] for r in rs)} for key, rs in groups.items()]
-    return {"command": "bash docs/paper_shape_experiments.sh; python docs/paper_shape_tables.py "
-                       + " ".join(str(s) for s in sweeps) + " --json docs/paper_starts.json",
-            "cells": cells, "runs": runs}
+    return {"command": f"bash {script}; python docs/paper_shape_tables.py "
+                       + " ".join(str(s) for s in sweeps) + f" --script {script} --json {json_path}",
+            "title": title, "cells": cells, "runs": runs}
 
 
 def table(s: dict) -> str:
-    lines = ["| lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead | eval loss mean [range] "
+    lines = ["| optimizer | lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead | eval loss mean [range] "
              "| max loss change, last eighth | max mono change, last doubling | converged seeds |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in s["cells"]:
         m, loss, dead = c["mono_per_N"], c["final_loss"], c["dead_count"]
         decay = f"{c['bias_decay']:g} ({c['bias_decay_mode']})" if c["bias_decay"] else "0"
-        lines.append(f"| {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} | 2^{c['steps'].bit_length() - 1} "
+        lines.append(f"| {c.get('optimizer', 'lamb')} | {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} | 2^{c['steps'].bit_length() - 1} "
                      f"| {m['mean']:.3f} [{m['min']:.3f}, {m['max']:.3f}] | {dead['mean']:.1f} "
                      f"| {loss['mean']:.4f} [{loss['min']:.4f}, {loss['max']:.4f}] "
                      f"| {100 * c['max_abs_loss_change_last_eighth']:.2f}% | {c['max_abs_mono_change_last_doubling']} "
@@ -80,10 +88,10 @@ def figure(s: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
-    keys = sorted({tuple(r[k] for k in RECIPE) for r in s["runs"]})
+    keys = sorted({recipe(r) for r in s["runs"]})
     for i, key in enumerate(keys):
-        label = f"lr {key[0]:g}, bias {key[1]:g}" + (f", decay {key[2]:g} {key[3]}" if key[2] else "") + f", batch {key[4]}"
-        for j, r in enumerate(x for x in s["runs"] if tuple(x[k] for k in RECIPE) == key):
+        label = (f"{key[7]}, " if key[7] != "lamb" else "") + f"lr {key[0]:g}, bias {key[1]:g}" + (f", decay {key[2]:g} {key[3]}" if key[2] else "") + f", batch {key[4]}"
+        for j, r in enumerate(x for x in s["runs"] if recipe(x) == key):
             ax[0].plot(*zip(*r["loss_curve"]), color=f"C{i}", lw=0.7, alpha=0.8, label=label if j == 0 else None)
             steps, mono = zip(*r["mono_curve"])
             ax[1].plot(steps, [v / r["N"] for v in mono], "o-", color=f"C{i}", ms=3, lw=1,
@@ -101,8 +109,8 @@ def figure(s: dict, out: Path) -> None:
         a.grid(alpha=0.3)
         a.legend(fontsize=7)
     r0 = s["runs"][0]
-    fig.suptitle(f"Paper-shape starts and batch-size sweep (N {r0['N']}, k {r0['k']}, {r0['precision']}): "
-                 "convergence of loss and mono/N",
+    precisions = "/".join(sorted({r["precision"] for r in s["runs"]}))
+    fig.suptitle(f"{s.get('title', TITLE)} (N {r0['N']}, k {r0['k']}, {precisions}): convergence of loss and mono/N",
                  fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -114,12 +122,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(ap, "sweep")
     ap.add_argument("more", type=Path, nargs="*", help="further sweep directories (the batch-size sweep)")
+    ap.add_argument("--script", default="docs/paper_shape_experiments.sh", help="the script that made the runs")
+    ap.add_argument("--title", default=TITLE, help="what the figure compares")
+    ap.add_argument("--figure", default="paper_starts.png", help="file name under docs/figures/")
     ap.add_argument("--no-figures", action="store_true")
     a = ap.parse_args()
-    s = load_or_write(a, lambda: summarize([a.sweep, *a.more]))
+    s = load_or_write(a, lambda: summarize([a.sweep, *a.more], a.script, a.json, a.title))
     print(table(s))
     if not a.no_figures:
-        figure(s, FIG / "paper_starts.png")
+        figure(s, FIG / a.figure)
 
 
 if __name__ == "__main__":
