@@ -47,6 +47,31 @@ def train(
     _print_summary(run_dir, cfg, summary)
 
 
+@app.command()
+@guarded
+def extend(
+    run: Path = typer.Argument(..., help="a finished run dir"),
+    steps: int = typer.Option(..., "--steps", help="the longer budget, in steps (more than the run's)"),
+    out: Path = typer.Option(..., "--out", help="the new run dir (an interrupted extension resumes)"),
+    force: bool = typer.Option(False, "--force", help="overwrite a finished --out"),
+    threads: Optional[int] = typer.Option(None, help="torch threads (use the run's count for a bitwise match)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    fmt: str = FORMAT,
+):
+    """Train a finished run longer into a new run dir: equal to a run trained for --steps from the start
+    (refused when the recipe depends on the step count: cosine schedule, fixed bias decay)."""
+    figure_format(fmt)
+    set_threads(threads)
+    from .extend import extend_run
+
+    with bars(quiet) as new_bar:
+        update = new_bar(out.name, steps, None)
+        summary = extend_run(run, out, steps, force=force, on_progress=update, plots=fmt)
+    from . import runs
+
+    _print_summary(out, runs.read_config(out), summary)
+
+
 def _print_summary(run_dir: Path, cfg: TrainConfig, s: dict) -> None:
     from .plots import describe
 

@@ -226,9 +226,11 @@ class RunDir:
         except runs.RunError:
             return -1
 
-    def load_state(self, like: dict[str, torch.Tensor] | None = None, steps: int | None = None) -> ResumeState:
-        """The saved state; with `like` (the run's weights) and `steps`, checked to fit the run."""
-        p = self.path / runs.RESUME
+    def load_state(self, like: dict[str, torch.Tensor] | None = None, steps: int | None = None,
+                   name: str = runs.RESUME) -> ResumeState:
+        """The saved state (or, name=FINAL_STATE, a finished run's last one); with `like` (the run's weights)
+        and `steps`, checked to fit the run."""
+        p = self.path / name
         t = runs.read_tensors(p)
         try:
             st = ResumeState.from_tensors(t)
@@ -240,13 +242,17 @@ class RunDir:
             raise runs.RunError(f"{p} does not fit this run ({'weights ' + ', '.join(bad) if bad else f'step {st.step}'})")
         return st
 
-    def finish(self, tensors: dict[str, torch.Tensor], metrics: list[dict], summary: dict, plots=None) -> dict:
+    def finish(self, tensors: dict[str, torch.Tensor], metrics: list[dict], summary: dict, plots=None,
+               keep_state: bool = False) -> dict:
         """model.safetensors, metrics, plots (a callable of the run dir, or None), then summary.json last:
-        its presence marks the run finished."""
+        its presence marks the run finished. keep_state keeps the resume state (saved at the last step) as
+        final_state.safetensors, which `models extend` continues."""
         self.write_metrics(metrics)
         runs.write_tensors(self.path / runs.MODEL, tensors)
         if plots is not None:
             plots(self.path)
+        if keep_state and (self.path / runs.RESUME).exists():
+            os.replace(self.path / runs.RESUME, self.path / runs.FINAL_STATE)
         (self.path / runs.RESUME).unlink(missing_ok=True)
         runs.write_json(self.path / runs.SUMMARY, summary)
         return summary

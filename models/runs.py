@@ -3,7 +3,8 @@
 runs/NAME/: config.json (TrainConfig + versions), task.safetensors (P, and Q for the reprojector),
 init.safetensors and model.safetensors (W1 k x d, b1 k, W2 out x k; pruned runs add mask.W1, mask.W2),
 checkpoints/step_XXXXXXX.safetensors (log2-spaced), metrics.jsonl, summary.json (written last: its
-presence marks the run finished), training.png, sfa.png, resume.safetensors (only while unfinished).
+presence marks the run finished), training.png, sfa.png, resume.safetensors (only while unfinished), final_state.safetensors (a finished plain
+run's last resume state, which `models extend` continues).
 This is the interface basins/ and pruning/ read; nothing in it depends on how a run was made.
 """
 from __future__ import annotations
@@ -20,9 +21,9 @@ from safetensors.torch import load_file, save_file
 
 from .config import ConfigError, TrainConfig
 
-SUMMARY, CONFIG, TASK, INIT, MODEL, METRICS, RESUME = (
+SUMMARY, CONFIG, TASK, INIT, MODEL, METRICS, RESUME, FINAL_STATE = (
     "summary.json", "config.json", "task.safetensors", "init.safetensors", "model.safetensors",
-    "metrics.jsonl", "resume.safetensors")
+    "metrics.jsonl", "resume.safetensors", "final_state.safetensors")
 CHECKPOINTS = "checkpoints"
 
 

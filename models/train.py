@@ -168,12 +168,32 @@ def train_run(cfg: TrainConfig, run_dir: str | Path, *, resume: bool = False, fo
     device = resolve_device(cfg.device)
     with RunDir(run_dir, kind) as rd:
         resuming = rd.claim(cfg, resume=resume, force=force)
+        plain = kind == "run" and not masks and grad_hook is None and after_step is None  # models extend continues it
         return _train(rd, cfg, device, resuming, start_params, masks or {}, on_progress, stop_after, grad_hook,
-                      after_step, plots, start_step)
+                      after_step, plots, start_step, plain)
+
+
+def load_resume_state(rd: RunDir, cfg: TrainConfig, init, params, opt, decay, masks, after_step, gen) -> tuple:
+    """Load the run dir's saved state into the live objects; returns (step reached, wall time so far)."""
+    st = rd.load_state(like=init, steps=cfg.steps)
+    with torch.no_grad():
+        for n, p in params.items():
+            p.copy_(st.params[n])
+    try:
+        opt.load_state_tensors(st.opt)
+        decay.load_state_tensors(st.decay)
+        for n in masks:
+            masks[n].copy_(st.masks[n])
+    except (KeyError, RuntimeError):
+        raise runs.RunError(f"{rd.path / runs.RESUME} does not fit this run (optimizer or mask state)") from None
+    if hasattr(after_step, "load_state_tensors"):
+        after_step.load_state_tensors(st.hook)
+    gen.set_state(st.gen)
+    return st.step, st.wall_s
 
 
 def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, start_params, masks, on_progress,
-           stop_after, grad_hook, after_step, plots: bool | str, start_step: int) -> dict:
+           stop_after, grad_hook, after_step, plots: bool | str, start_step: int, keep_state: bool) -> dict:
     task_tensors, task, init = start_run(cfg, device, start_params)
     masks = {n: m.to(device=device, dtype=torch.bool) for n, m in masks.items()}
     for n, m in masks.items():
@@ -185,21 +205,7 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
     metrics: list[dict] = []
     start, wall_before = start_step, 0.0
     if resuming:
-        st = rd.load_state(like=init, steps=cfg.steps)
-        with torch.no_grad():
-            for n, p in params.items():
-                p.copy_(st.params[n])
-        try:
-            opt.load_state_tensors(st.opt)
-            decay.load_state_tensors(st.decay)
-            for n in masks:
-                masks[n].copy_(st.masks[n])
-        except (KeyError, RuntimeError):
-            raise runs.RunError(f"{rd.path / runs.RESUME} does not fit this run (optimizer or mask state)") from None
-        if hasattr(after_step, "load_state_tensors"):
-            after_step.load_state_tensors(st.hook)
-        gen.set_state(st.gen)
-        start, wall_before = st.step, st.wall_s
+        start, wall_before = load_resume_state(rd, cfg, init, params, opt, decay, masks, after_step, gen)
         metrics = rd.metrics_until(start)
     else:
         rd.begin(cfg, device, task_tensors, {**init, **{f"mask.{n}": m for n, m in masks.items()}})
@@ -238,17 +244,22 @@ def _train(rd: RunDir, cfg: TrainConfig, device: torch.device, resuming: bool, s
             save_state(done)
             return {}
 
+    if keep_state and not (is_checkpoint(cfg.steps) or cfg.steps % SAVE_EVERY == 0):
+        save_state(cfg.steps)  # the state final_state.safetensors keeps is the one after the last update
     losses.flush(metrics)
     elapsed = time.perf_counter() - t0
     return finish_run(rd, cfg, params, metrics, device, task, masks, wall_s=wall_before + elapsed,
-                      steps_per_s=(cfg.steps - start) / elapsed if elapsed > 0 else None, plots=plots)
+                      steps_per_s=(cfg.steps - start) / elapsed if elapsed > 0 else None, plots=plots,
+                      keep_state=keep_state)
 
 
 def finish_run(rd: RunDir, cfg: TrainConfig, params: dict[str, torch.Tensor], metrics: list[dict],
                device: torch.device, task: Task, masks: dict[str, torch.Tensor], *, wall_s: float,
-               steps_per_s: float | None, extra: dict | None = None, plots: bool | str = True) -> dict:
+               steps_per_s: float | None, extra: dict | None = None, plots: bool | str = True,
+               keep_state: bool = False) -> dict:
     """Final eval and metric, model.safetensors, plots, then summary.json (which marks the run finished).
-    `extra` adds fields to the summary (e.g. how a batched run was trained)."""
+    `extra` adds fields to the summary (e.g. how a batched run was trained); keep_state keeps the last resume
+    state as final_state.safetensors."""
     p = {n: t.detach() for n, t in params.items()}
     summary, mono = run_summary(p, cfg, task, metrics, device, wall_s=wall_s, steps_per_s=steps_per_s, extra=extra)
     fmt = runs.plot_format(plots)
@@ -257,4 +268,5 @@ def finish_run(rd: RunDir, cfg: TrainConfig, params: dict[str, torch.Tensor], me
         from .plots import run_plots
 
         run_plots(path, p, cfg, task, metrics, mono, fmt)
-    return rd.finish({**p, **{f"mask.{n}": m for n, m in masks.items()}}, metrics, summary, draw if fmt else None)
+    return rd.finish({**p, **{f"mask.{n}": m for n, m in masks.items()}}, metrics, summary, draw if fmt else None,
+                     keep_state=keep_state)

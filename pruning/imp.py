@@ -273,7 +273,8 @@ def _copy_run(src: Path, dst: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     shutil.copytree(src, tmp)
-    (tmp / runs.RESUME).unlink(missing_ok=True)
+    for name in (runs.RESUME, runs.FINAL_STATE):  # level 0 is the dense result, not a run to continue
+        (tmp / name).unlink(missing_ok=True)
     tmp.rename(dst)
 
 

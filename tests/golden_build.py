@@ -56,7 +56,7 @@ def digest_dir(d: Path, root: Path) -> dict:
             out[rel] = {n: {"sha": hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest(),
                             "dtype": str(t.dtype), "shape": list(t.shape),
                             "sum": float(t.double().sum()), "norm": float(t.double().norm())}
-                        for n, t in sorted(ts.items())}
+                        for n, t in sorted(ts.items()) if n not in VOLATILE}  # a state's wall_s
         elif p.suffix == ".jsonl":
             out[rel] = [_clean(json.loads(line), str(root)) for line in p.read_text().splitlines() if line.strip()]
         elif p.suffix == ".json":

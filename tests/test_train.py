@@ -10,7 +10,7 @@ from models.tasks import Task
 from models.train import data_bias, is_checkpoint, train_run
 
 RUN_FILES = {".result.json", "config.json", "task.safetensors", "init.safetensors", "model.safetensors", "checkpoints",
-             "metrics.jsonl", "summary.json", "training.png", "sfa.png"}
+             "metrics.jsonl", "summary.json", "training.png", "sfa.png", "final_state.safetensors"}
 
 
 def test_run_dir_holds_exactly_the_store_layout(tmp_path):
