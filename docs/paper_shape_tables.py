@@ -6,7 +6,8 @@ seed's `is_converged`), plus one figure of every seed's loss and monosemantic co
     python docs/paper_shape_tables.py runs/paper/starts runs/paper/batch4096 runs/paper/batch256 \
         --json docs/paper_starts.json
     python docs/paper_shape_tables.py --from-json docs/paper_starts.json      # table and figure again
-    python docs/paper_shape_tables.py runs/paper/screen_bias1 runs/paper/screen_adam --script docs/paper_poly_screen.sh \
+    python docs/paper_shape_tables.py runs/paper/screen_bias1 runs/paper/screen_adam \
+        runs/paper/screen_bias1_2p16/lr=0.01__seed=0 --script docs/paper_poly_screen.sh \
         --json docs/paper_poly_screen.json --figure paper_poly_screen.png --title "Polysemantic-start screen"
 """
 from __future__ import annotations
@@ -24,21 +25,30 @@ FIG = Path(__file__).resolve().parent / "figures"
 TITLE = "Paper-shape starts and batch-size sweep"
 
 
-def read_runs(sweeps: list[Path]) -> list[dict]:
-    """Every finished cell of the sweeps: recipe, results, convergence, and its curves (thinned losses)."""
-    from models.runs import is_converged, read_config, read_metrics
+def finished_cells(d: Path) -> list[tuple[Path, dict]]:
+    """(run dir, its results and convergence) for every finished cell of a sweep, or for one run dir (such as
+    a `models extend` result)."""
+    from models.runs import convergence, is_finished, read_metrics, read_summary
     from models.sweep import load_sweep
+
+    if (d / "config.json").is_file():
+        return [(d, {**read_summary(d), **convergence(read_metrics(d / "metrics.jsonl"))})] if is_finished(d) else []
+    return [(d / r["name"], r) for r in load_sweep(d)["cells"] if r.get("state") == "finished"]
+
+
+def read_runs(sweeps: list[Path]) -> list[dict]:
+    """Every finished cell of the sweeps (or run dirs): recipe, results, convergence, and its curves (thinned
+    losses)."""
+    from models.runs import is_converged, read_config, read_metrics
 
     rows = []
     for d in sweeps:
-        for r in load_sweep(d)["cells"]:
-            if r.get("state") != "finished":
-                continue
-            cfg = read_config(d / r["name"])
-            m = read_metrics(d / r["name"] / "metrics.jsonl")
+        for run, r in finished_cells(d):
+            cfg = read_config(run)
+            m = read_metrics(run / "metrics.jsonl")
             losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
             every = max(1, len(losses) // 128)
-            rows.append({"sweep": d.name, "name": r["name"], **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
+            rows.append({"sweep": d.name if run.parent == d else run.parent.name, "name": run.name, **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
                          "converged": is_converged(r, r["mono_count"]),
@@ -90,7 +100,8 @@ def figure(s: dict, out: Path) -> None:
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
     keys = sorted({recipe(r) for r in s["runs"]})
     for i, key in enumerate(keys):
-        label = (f"{key[7]}, " if key[7] != "lamb" else "") + f"lr {key[0]:g}, bias {key[1]:g}" + (f", decay {key[2]:g} {key[3]}" if key[2] else "") + f", batch {key[4]}"
+        label = (f"{key[7]}, lr {key[0]:g}, bias {key[1]:g}" + (f", decay {key[2]:g} {key[3]}" if key[2] else "")
+                 + f", batch {key[4]}, 2^{key[5].bit_length() - 1} steps")
         for j, r in enumerate(x for x in s["runs"] if recipe(x) == key):
             ax[0].plot(*zip(*r["loss_curve"]), color=f"C{i}", lw=0.7, alpha=0.8, label=label if j == 0 else None)
             steps, mono = zip(*r["mono_curve"])
@@ -102,6 +113,8 @@ def figure(s: dict, out: Path) -> None:
               title="monosemanticity: each seed of each start")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+    top = max(loss for r in s["runs"] for _, loss in r["loss_curve"])
+    ax[0].set_ylim(0.8, min(5.0, 1.05 * top))  # a positive-bias start begins far higher: keep the tail readable
     ax[0].set_yticks([0.9, 1, 1.5, 2, 3, 4])
     ax[0].yaxis.set_major_formatter(ScalarFormatter())
     ax[0].yaxis.set_minor_formatter(NullFormatter())
