@@ -39,7 +39,7 @@ def finished_cells(d: Path) -> list[tuple[Path, dict]]:
 def read_runs(sweeps: list[Path]) -> list[dict]:
     """Every finished cell of the sweeps (or run dirs): recipe, results, convergence, and its curves (thinned
     losses)."""
-    from models.runs import is_converged, read_config, read_metrics
+    from models.runs import is_converged, read_config, read_metrics, read_summary
 
     rows = []
     for d in sweeps:
@@ -52,6 +52,7 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
                          "converged": is_converged(r, r["mono_count"]),
+                         **{k: read_summary(run).get(k) for k in ("wall_s", "steps_per_s")},
                          "loss_curve": losses[::every],
                          "mono_curve": [(x["step"], x["mono"]) for x in m if x.get("mono") is not None]})
     return rows

@@ -182,10 +182,12 @@ def _train_batched(cfgs, dirs, device, states, start, on_progress, stop_after, p
             save_state(done)
             return []
 
+    if not (is_checkpoint(cfg0.steps) or cfg0.steps % SAVE_EVERY == 0):
+        save_state(cfg0.steps)  # each run keeps its last state, as train_run's do (models extend)
     losses.flush(metrics)
     elapsed = time.perf_counter() - t0
     rate = (cfg0.steps - start) / elapsed if elapsed > 0 else None
     return [finish_run(d, c, {n: p[e].detach().clone() for n, p in params.items()}, metrics[e], device, tasks[e],
                        {}, wall_s=wall_before[e] + elapsed, steps_per_s=rate, extra={"batched_instances": E},
-                       plots=plots)
+                       plots=plots, keep_state=True)
             for e, (d, c) in enumerate(zip(dirs, cfgs))]

@@ -5,7 +5,8 @@ training the first part again. The extended run equals one trained for the large
 bit for bit at the same thread count, whenever nothing in the recipe depends on the total number of steps,
 so a recipe where something does is refused: the one-shot cosine schedule, the paper's fixed bias decay (it
 stops at half the run) and the adaptive decay's window outside the restarting cosine. Only plain runs
-(models train / sweep, unbatched) keep the final state it needs.
+(models train / sweep) keep the final state it needs; a batched run (--instances) is continued unbatched,
+so it matches its batched twin only to the batched trainer's tolerance (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def check_extension(src: Path, steps: int) -> TrainConfig:
         raise runs.RunError(f"run {src} is unfinished; continue it with models train --resume first")
     cfg = runs.read_config(src)
     if not (src / runs.FINAL_STATE).is_file():
-        raise runs.RunError(f"run {src} has no {runs.FINAL_STATE} (only plain unbatched runs trained by this "
-                            "version keep one; pruned, hop and batched runs do not)")
+        raise runs.RunError(f"run {src} has no {runs.FINAL_STATE} (only plain runs trained by this version "
+                            "keep one; pruned and hop runs do not)")
     if not (isinstance(steps, int) and steps > cfg.steps):
         raise ConfigError(f"--steps must exceed the run's {cfg.steps} steps, got {steps}")
     why = step_dependence(cfg)
