@@ -48,7 +48,8 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
             m = read_metrics(run / "metrics.jsonl")
             losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
             every = max(1, len(losses) // 128)
-            rows.append({"sweep": d.name if run.parent == d else run.parent.name, "name": run.name, **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
+            rows.append({"sweep": d.name if run.parent == d else run.parent.name, "name": run.name,
+                         **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
                          "converged": is_converged(r, r["mono_count"]),
@@ -78,13 +79,15 @@ def summarize(sweeps: list[Path], script: str, json_path: Path, title: str) -> d
 
 
 def table(s: dict) -> str:
-    lines = ["| optimizer | lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead | eval loss mean [range] "
+    lines = ["| optimizer | lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead "
+             "| eval loss mean [range] "
              "| max loss change, last eighth | max mono change, last doubling | converged seeds |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in s["cells"]:
         m, loss, dead = c["mono_per_N"], c["final_loss"], c["dead_count"]
         decay = f"{c['bias_decay']:g} ({c['bias_decay_mode']})" if c["bias_decay"] else "0"
-        lines.append(f"| {c.get('optimizer', 'lamb')} | {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} | 2^{c['steps'].bit_length() - 1} "
+        lines.append(f"| {c.get('optimizer', 'lamb')} | {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} "
+                     f"| 2^{c['steps'].bit_length() - 1} "
                      f"| {m['mean']:.3f} [{m['min']:.3f}, {m['max']:.3f}] | {dead['mean']:.1f} "
                      f"| {loss['mean']:.4f} [{loss['min']:.4f}, {loss['max']:.4f}] "
                      f"| {100 * c['max_abs_loss_change_last_eighth']:.2f}% | {c['max_abs_mono_change_last_doubling']} "

@@ -226,11 +226,9 @@ class RunDir:
         except runs.RunError:
             return -1
 
-    def load_state(self, like: dict[str, torch.Tensor] | None = None, steps: int | None = None,
-                   name: str = runs.RESUME) -> ResumeState:
-        """The saved state (or, name=FINAL_STATE, a finished run's last one); with `like` (the run's weights)
-        and `steps`, checked to fit the run."""
-        p = self.path / name
+    def load_state(self, like: dict[str, torch.Tensor] | None = None, steps: int | None = None) -> ResumeState:
+        """The saved state; with `like` (the run's weights) and `steps`, checked to fit the run."""
+        p = self.path / runs.RESUME
         t = runs.read_tensors(p)
         try:
             st = ResumeState.from_tensors(t)

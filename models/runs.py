@@ -3,8 +3,8 @@
 runs/NAME/: config.json (TrainConfig + versions), task.safetensors (P, and Q for the reprojector),
 init.safetensors and model.safetensors (W1 k x d, b1 k, W2 out x k; pruned runs add mask.W1, mask.W2),
 checkpoints/step_XXXXXXX.safetensors (log2-spaced), metrics.jsonl, summary.json (written last: its
-presence marks the run finished), training.png, sfa.png, resume.safetensors (only while unfinished), final_state.safetensors (a finished plain
-run's last resume state, which `models extend` continues).
+presence marks the run finished), training.png, sfa.png, resume.safetensors (only while unfinished),
+final_state.safetensors (a finished plain run's last resume state, which `models extend` continues).
 This is the interface basins/ and pruning/ read; nothing in it depends on how a run was made.
 """
 from __future__ import annotations
