@@ -44,7 +44,7 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
     rows = []
     for d in sweeps:
         for run, r in finished_cells(d):
-            cfg = read_config(run)
+            cfg, summary = read_config(run), read_summary(run)
             m = read_metrics(run / "metrics.jsonl")
             losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
             every = max(1, len(losses) // 128)
@@ -53,7 +53,7 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
                          "converged": is_converged(r, r["mono_count"]),
-                         **{k: read_summary(run).get(k) for k in ("wall_s", "steps_per_s")},
+                         **{k: summary.get(k) for k in ("wall_s", "steps_per_s")},
                          "loss_curve": losses[::every],
                          "mono_curve": [(x["step"], x["mono"]) for x in m if x.get("mono") is not None]})
     return rows
