@@ -31,12 +31,12 @@ D="--preset $PRESET --precision bf16 --bias-init 0 --steps $STEPS --grid lr=0.01
 mkdir -p "$P"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 
-lottery() {  # SEED: level by level, the IMP ticket, then its random-mask and reinit controls at that level
+lottery() {  # SEED: level by level, the IMP ticket, then its reinit and random-mask controls at that level
   for r in $(seq 1 $ROUNDS); do
     $BIN/prune imp $P/dense/lr=0.01__seed=$1 --rounds $r --rate $RATE --scope layer --rewind init \
         --out $P/imp/mono_s$1 $Q
-    $BIN/prune imp --control random-mask --ticket $P/imp/mono_s$1 --out $P/random-mask/mono_s$1 $Q
     $BIN/prune imp --control reinit --ticket $P/imp/mono_s$1 --rounds $r --out $P/reinit/mono_s$1 $Q
+    $BIN/prune imp --control random-mask --ticket $P/imp/mono_s$1 --out $P/random-mask/mono_s$1 $Q
   done
 }
 grow() {  # SEED METHOD SPARSITY [DIR]: one sparse-from-scratch run
