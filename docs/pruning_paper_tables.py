@@ -107,7 +107,8 @@ def lottery(runs: list[dict]) -> list[dict]:
                             "dead": stats([r["dead_count"] for r in rs]),
                             "converged": sum(r["converged"] for r in rs)})
     dense = [r for r in runs if r["group"] == "dense"]
-    start = {"level": 0, "arm": "dense", "remaining_fraction": 1.0, "seeds": sorted(r.get("seed", 0) for r in dense),
+    start = {"level": 0, "arm": "dense", "remaining_fraction": 1.0,
+             "seeds": sorted(r.get("seed", 0) for r in dense),
              "mono_per_N": stats([r["mono_per_N"] for r in dense]),
              "final_loss": stats([r["final_loss"] for r in dense]),
              "dead": stats([r["dead_count"] for r in dense]), "converged": sum(r["converged"] for r in dense)}
@@ -160,12 +161,14 @@ def lottery_figure(runs: list[dict], out: Path) -> None:
             ax.scatter([100 * (1 - r["sparsity"]) for r in pts], [r[field] for r in pts], color=color, s=14,
                        alpha=0.6)
             line = ([dense] if dense else []) + [c for c in cells if c["arm"] == arm]
+            per_level = "/".join(str(len(c["seeds"])) for c in line if c["arm"] == arm)
             ax.plot([100 * c["remaining_fraction"] for c in line], [c[field][0] for c in line], "-", color=color,
-                    label=f"{LABEL[arm]} (seeds {','.join(map(str, line[-1]['seeds']))})")
+                    label=f"{LABEL[arm]} ({per_level} seeds by level)")
         ax.set_xscale("log")
-        ax.set_xlim(105, 9)
-        ax.set_xticks([100, 35, 12.25])
-        ax.set_xticklabels(["100%", "35%", "12.2%"])
+        ticks = sorted({100 * c["remaining_fraction"] for c in cells}, reverse=True)
+        ax.set_xlim(ticks[0] * 1.05, ticks[-1] * 0.75)
+        ax.set_xticks(ticks, [pct(t / 100) for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("weights left (each layer)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
