@@ -276,7 +276,8 @@ def main() -> None:
 
     def build() -> dict:
         new = summarize(a.root)
-        return merge(new, json.loads(a.merge.read_text()), a.merge) if a.merge else new
+        s = merge(new, json.loads(a.merge.read_text()), a.merge) if a.merge else new
+        return {**s, "lottery": lottery(s["runs"])}
     s = load_or_write(a, build)
     print(tables(s))
     lottery_figure(s["runs"], FIG / a.figure)
