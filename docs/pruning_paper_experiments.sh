@@ -52,17 +52,17 @@ grow_b() {
 # the dense starts (and, for the width comparison, the narrow dense models, k 256), two cells at a time
 $BIN/models sweep $D --workers 2 --out $P/dense
 has grow && $BIN/models sweep $D --k 256 --workers 2 --out $P/narrow
-# then one chain per core: with one seed, the lottery beside half the grow runs; with several, a seed a core
+# then the chains (a seed's lottery, its two halves of the grow runs), two at a time, one per core
 CHAINS=()
 for S in $SEEDS; do
-  has lottery && CHAINS+=("lottery $S")
-  has grow && CHAINS+=("grow_a $S" "grow_b $S")
+  if has lottery; then CHAINS+=("lottery $S"); fi
+  if has grow; then CHAINS+=("grow_a $S" "grow_b $S"); fi
 done
-for ((i = 0; i < ${#CHAINS[@]}; i += 2)); do
-  ${CHAINS[i]} & A=$!
-  if ((i + 1 < ${#CHAINS[@]})); then ${CHAINS[i + 1]} & B=$!; wait $B; fi
-  wait $A
+for c in "${CHAINS[@]}"; do
+  while (($(jobs -rp | wc -l) >= 2)); do wait -n; done   # a failed chain stops the script here
+  $c &
 done
+for pid in $(jobs -p); do wait $pid; done
 
 # per-neuron tracking, then the comparisons (each writes FILE.png and FILE.json)
 if has lottery; then
