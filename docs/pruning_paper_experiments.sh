@@ -83,5 +83,6 @@ if has grow; then
       --out $FIG/pruning_paper_width_mono.png
 fi
 # every table of the section; MERGE=docs/pruning_paper.json keeps that summary's rows of runs not on disk here
-$BIN/python docs/pruning_paper_tables.py $P ${MERGE:+--merge $MERGE} --json ${JSON:-docs/pruning_paper.json}
+$BIN/python docs/pruning_paper_tables.py $P ${MERGE:+--merge $MERGE} --json ${JSON:-docs/pruning_paper.json} \
+    --figure "$(cd "$FIG" && pwd)/pruning_paper_lottery.png"
 echo "done: figures and their JSON in $FIG/pruning_paper_*; runs in $P"
