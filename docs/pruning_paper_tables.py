@@ -95,24 +95,19 @@ def merge(new: dict, old: dict, old_path: Path) -> dict:
 def lottery(runs: list[dict]) -> list[dict]:
     """Per IMP level and arm (ticket, reinit, random mask): the seeds, mono/N and loss as (mean, min, max),
     dead mean and converged count; level 0 is the dense start, shared by all three."""
-    out = []
+    def arm_cell(level: int, arm: str, rs: list[dict]) -> dict:
+        return {"level": level, "arm": arm, "remaining_fraction": 1 - rs[0]["sparsity"],
+                "seeds": sorted(r.get("seed", 0) for r in rs),
+                **{f: stats([r[f] for r in rs]) for f in ("mono_per_N", "final_loss")},
+                "dead": stats([r["dead_count"] for r in rs]), "converged": sum(r["converged"] for r in rs)}
+    dense = [r for r in runs if r["group"] == "dense"]
+    out = [arm_cell(0, "dense", dense)] if dense else []
     for lv in sorted({r["level"] for r in runs if r["group"] in CHAINS}):
         for arm in CHAINS:
             rs = [r for r in runs if r["group"] == arm and r["level"] == lv]
             if rs:
-                out.append({"level": lv, "arm": arm, "remaining_fraction": 1 - rs[0]["sparsity"],
-                            "seeds": sorted(r.get("seed", 0) for r in rs),
-                            "mono_per_N": stats([r["mono_per_N"] for r in rs]),
-                            "final_loss": stats([r["final_loss"] for r in rs]),
-                            "dead": stats([r["dead_count"] for r in rs]),
-                            "converged": sum(r["converged"] for r in rs)})
-    dense = [r for r in runs if r["group"] == "dense"]
-    start = {"level": 0, "arm": "dense", "remaining_fraction": 1.0,
-             "seeds": sorted(r.get("seed", 0) for r in dense),
-             "mono_per_N": stats([r["mono_per_N"] for r in dense]),
-             "final_loss": stats([r["final_loss"] for r in dense]),
-             "dead": stats([r["dead_count"] for r in dense]), "converged": sum(r["converged"] for r in dense)}
-    return [start] + out if dense else out
+                out.append(arm_cell(lv, arm, rs))
+    return out
 
 
 def verdict(a: dict, b: dict, field: str) -> str:
@@ -156,8 +151,10 @@ def lottery_figure(runs: list[dict], out: Path) -> None:
     colors = {"imp": "C0", "reinit": "C1", "random-mask": "C2"}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, field, ylabel in zip(axes, ("final_loss", "mono_per_N"), ("eval loss", "monosemantic neurons / N")):
+        start = [r for r in runs if r["group"] == "dense"]
+        ax.scatter([100.0] * len(start), [r[field] for r in start], color="k", s=14, alpha=0.6, label="dense start")
         for arm, color in colors.items():
-            pts = [r for r in runs if r["group"] == arm] + [r for r in runs if r["group"] == "dense"]
+            pts = [r for r in runs if r["group"] == arm]
             ax.scatter([100 * (1 - r["sparsity"]) for r in pts], [r[field] for r in pts], color=color, s=14,
                        alpha=0.6)
             line = ([dense] if dense else []) + [c for c in cells if c["arm"] == arm]
@@ -241,7 +238,8 @@ def tables(s: dict) -> str:
             "loss change, last eighth", "mono change, last doubling", "converged")
     rows = []
     for r in s["runs"]:
-        rows.append([run_name(r, s["runs"]), f"{pct(1 - r['sparsity'])} ({r['remaining']:,})", f"{r['mono_per_N']:.3f}",
+        rows.append([run_name(r, s["runs"]), f"{pct(1 - r['sparsity'])} ({r['remaining']:,})",
+                     f"{r['mono_per_N']:.3f}",
                      r["mono_count"], f"{r['features_served']} ({r['features_served_twice']})", r["dead_count"],
                      f"{r['final_loss']:.4f}", *conv_cells(r)])
     out.append(md(head, rows))
