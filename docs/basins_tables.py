@@ -22,6 +22,7 @@ EXPECTED = {
     "docs/paper_shape_experiments.sh": (
         "seeds_mono", "seeds_part", "mono_part", "mono_part_act", "curve_mono_part", "curve_part_seeds",
         "hop_mono_part", "map_starts_batch"),
+    "docs/paper_recipes_experiments.sh": ("map_recipes",),
 }
 HOP_DIRECTION_KEYS = ("a", "b", "a_mono_per_N", "b_mono_per_N", "a_loss", "b_loss", "b_mono_range",
                       "smallest_lambda_landed", "smallest_lambda_landed_at_target_loss")
@@ -55,6 +56,21 @@ def _seed_pairs(r: dict) -> list[dict]:
     return out
 
 
+def _pair_groups(r: dict) -> list[dict]:
+    """A map's pairs grouped by what their two runs differ in (seed and the map's differing fields): how many
+    and the range of the aligned and naive barriers, e.g. "seed" (seed siblings) vs "bias_init" (the same
+    seed, so the same init and batches, under another recipe)."""
+    fields = ["seed", *(f for f in r["differing_fields"] if f != "seed")]
+    groups: dict[tuple, list] = {}
+    n = len(r["runs"])
+    for i in range(n):
+        for j in range(i + 1, n):
+            key = tuple(f for f in fields if r["runs"][i][f] != r["runs"][j][f])
+            groups.setdefault(key, []).append((r["aligned_rel"][i][j], r["naive_rel"][i][j]))
+    return [{"differ_in": list(k), "pairs": len(v), "aligned_rel_range": [min(x[0] for x in v), max(x[0] for x in v)],
+             "naive_rel_range": [min(x[1] for x in v), max(x[1] for x in v)]} for k, v in sorted(groups.items())]
+
+
 def _map(r: dict) -> dict:
     n = len(r["runs"])
     pairs = [{"a": r["runs"][i]["name"], "b": r["runs"][j]["name"], "aligned_rel": r["aligned_rel"][i][j],
@@ -63,7 +79,8 @@ def _map(r: dict) -> dict:
             "pairs": pairs, "basins_by_tol": r["basins_by_tol"],
             "basins": [{k: b[k] for k in ("size", "mono_per_N_range", "max_barrier_rel_within")} | {
                 "members": [r["runs"][i]["name"] for i in b["members"]]} for b in r["basins"]],
-            "seed_pairs": _seed_pairs(r), "points": r["points"], "eval_size": r["eval_size"]}
+            "seed_pairs": _seed_pairs(r), "pair_groups": _pair_groups(r), "points": r["points"],
+            "eval_size": r["eval_size"]}
 
 
 def main() -> None:
@@ -105,6 +122,11 @@ def main() -> None:
         print(f"{name}: {len(r['runs'])} runs, aligned barriers {100 * min(rel):.1f}-{100 * max(rel):.1f}%, "
               "basins aligned/naive " + ", ".join(f"{100 * t['tol']:g}%: {t['basins']}/{t['basins_naive']}"
                                                   for t in r["basins_by_tol"]))
+        for g in r["pair_groups"]:
+            lo, hi = g["aligned_rel_range"]
+            print(f"  differ in {' + '.join(g['differ_in']) or 'nothing'}: {g['pairs']} pairs, aligned "
+                  f"{100 * lo:.1f}-{100 * hi:.1f}%, naive {100 * g['naive_rel_range'][0]:.1f}-"
+                  f"{100 * g['naive_rel_range'][1]:.1f}%")
     for name, d in ((n, x) for n, xs in out["hops"].items() for x in xs):
         print(f"{name}  {Path(d['a']).name} -> {Path(d['b']).name}: smallest lambda landed {d['smallest_lambda_landed']}; "
               + "; ".join(f"{r['lambda']:g}: mono/N {r['mono_per_N']:.3f} loss {r['final_loss']:.3f} "
