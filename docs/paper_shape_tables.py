@@ -47,12 +47,15 @@ def read_runs(sweeps: list[Path]) -> list[dict]:
             cfg, summary = read_config(run), read_summary(run)
             m = read_metrics(run / "metrics.jsonl")
             losses = [(x["step"], x["loss"]) for x in m if "loss" in x]
-            every = max(1, len(losses) // 128)
+            every, eighth = max(1, len(losses) // 128), len(losses) // 8
             rows.append({"sweep": d.name if run.parent == d else run.parent.name, "name": run.name,
                          **{k: getattr(cfg, k) for k in RECIPE}, "seed": cfg.seed,
                          "N": cfg.n_features, "k": cfg.k,
                          **{k: r[k] for k in ("mono_count", "mono_per_N", "dead_count", "final_loss", *CONV)},
                          "converged": is_converged(r, r["mono_count"]),
+                         # the eval loss is of the last weights, which the restarting cosine leaves at its
+                         # peak rate (every 1024 steps); the training loss averages every phase
+                         "train_loss_last_eighth": sum(x for _, x in losses[-eighth:]) / eighth if eighth else None,
                          **{k: summary.get(k) for k in ("wall_s", "steps_per_s")},
                          "loss_curve": losses[::every],
                          "mono_curve": [(x["step"], x["mono"]) for x in m if x.get("mono") is not None]})
@@ -70,6 +73,8 @@ def summarize(sweeps: list[Path], script: str, json_path: Path, title: str) -> d
         groups.setdefault(recipe(r), []).append(r)
     cells = [{**dict(zip(RECIPE, key)), "seeds": [r["seed"] for r in rs],
               **{f: stats([r[f] for r in rs]) for f in ("mono_per_N", "mono_count", "dead_count", "final_loss")},
+              "train_loss_last_eighth": stats([r.get("train_loss_last_eighth") for r in rs])
+              if all(r.get("train_loss_last_eighth") for r in rs) else None,
               "max_abs_loss_change_last_eighth": max(abs(r["loss_rel_change_last_eighth"]) for r in rs),
               "max_abs_mono_change_last_doubling": max(abs(r["mono_change_last_doubling"]) for r in rs),
               "converged_seeds": sum(r["converged"] for r in rs)} for key, rs in groups.items()]
@@ -80,16 +85,18 @@ def summarize(sweeps: list[Path], script: str, json_path: Path, title: str) -> d
 
 def table(s: dict) -> str:
     lines = ["| optimizer | lr | bias init | decay (mode) | batch | steps | mono/N mean [range] | dead "
-             "| eval loss mean [range] "
+             "| eval loss mean [range] | training loss, last eighth, mean [range] "
              "| max loss change, last eighth | max mono change, last doubling | converged seeds |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in s["cells"]:
         m, loss, dead = c["mono_per_N"], c["final_loss"], c["dead_count"]
         decay = f"{c['bias_decay']:g} ({c['bias_decay_mode']})" if c["bias_decay"] else "0"
+        tr = c.get("train_loss_last_eighth")
+        train = f"{tr['mean']:.4f} [{tr['min']:.4f}, {tr['max']:.4f}]" if tr else "n/a"
         lines.append(f"| {c.get('optimizer', 'lamb')} | {c['lr']:g} | {c['bias_init']:g} | {decay} | {c['batch']} "
                      f"| 2^{c['steps'].bit_length() - 1} "
                      f"| {m['mean']:.3f} [{m['min']:.3f}, {m['max']:.3f}] | {dead['mean']:.1f} "
-                     f"| {loss['mean']:.4f} [{loss['min']:.4f}, {loss['max']:.4f}] "
+                     f"| {loss['mean']:.4f} [{loss['min']:.4f}, {loss['max']:.4f}] | {train} "
                      f"| {100 * c['max_abs_loss_change_last_eighth']:.2f}% | {c['max_abs_mono_change_last_doubling']} "
                      f"| {c['converged_seeds']} of {len(c['seeds'])} |")
     return "\n".join(lines)
