@@ -1,5 +1,6 @@
 """The paper-shape starts behind docs/basins.md and docs/pruning.md ("paper shape" sections): per recipe the
-3-seed mean and range of mono/N, the dead count and the eval loss, and the convergence columns of
+3-seed mean and range of mono/N, the dead count, the eval loss and the training loss of the last eighth
+(the eval is of the last weights, at the rate's peak: docs/science.md section 7), and the convergence columns of
 docs/science.md section 7 (loss change over the last eighth, mono change over the last doubling, each
 seed's `is_converged`), plus one figure of every seed's loss and monosemantic count against the step.
 
