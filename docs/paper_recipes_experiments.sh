@@ -17,7 +17,7 @@ M=".venv/bin/models sweep --preset $PRESET --precision bf16 --workers 2"
 O=$P/basins_recipes
 # the lr 0.01 bias-0 starts of seeds 1 and 2 were trained by docs/pruning_paper_experiments.sh with this
 # sweep's config (the sweep refuses a copied run dir whose config differs)
-mkdir -p $P/starts
+mkdir -p $P/starts "$FIG" "$JSON"
 for s in 1 2; do
   src=$P/pruning/dense/lr=0.01__seed=$s
   [ -d $P/starts/lr=0.01__seed=$s ] || { [ -d $src ] && cp -r $src $P/starts/; } || true

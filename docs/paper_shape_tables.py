@@ -75,7 +75,7 @@ def summarize(sweeps: list[Path], script: str, json_path: Path, title: str) -> d
     cells = [{**dict(zip(RECIPE, key)), "seeds": [r["seed"] for r in rs],
               **{f: stats([r[f] for r in rs]) for f in ("mono_per_N", "mono_count", "dead_count", "final_loss")},
               "train_loss_last_eighth": stats([r.get("train_loss_last_eighth") for r in rs])
-              if all(r.get("train_loss_last_eighth") for r in rs) else None,
+              if all(r.get("train_loss_last_eighth") is not None for r in rs) else None,
               "max_abs_loss_change_last_eighth": max(abs(r["loss_rel_change_last_eighth"]) for r in rs),
               "max_abs_mono_change_last_doubling": max(abs(r["mono_change_last_doubling"]) for r in rs),
               "converged_seeds": sum(r["converged"] for r in rs)} for key, rs in groups.items()]

@@ -28,7 +28,7 @@ BIN=.venv/bin
 Q="--threads 1 --quiet"
 T="--preset $PRESET --precision bf16 --bias-init 0 --lr 0.01 --steps $STEPS"
 D="--preset $PRESET --precision bf16 --bias-init 0 --steps $STEPS --grid lr=0.01 --seeds ${SEEDS// /,}"
-mkdir -p "$P"
+mkdir -p "$P" "$FIG"   # FIG is made absolute for the tables at the end
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 
 lottery() {  # SEED: level by level, the IMP ticket, then its reinit and random-mask controls at that level
