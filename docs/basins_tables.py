@@ -23,6 +23,9 @@ EXPECTED = {
         "seeds_mono", "seeds_part", "mono_part", "mono_part_act", "curve_mono_part", "curve_part_seeds",
         "hop_mono_part", "map_starts_batch"),
     "docs/paper_recipes_experiments.sh": ("map_recipes",),
+    "docs/paper_part_4x_experiments.sh": (
+        "seeds_mono_act", "seeds_part4x", "seeds_part4x_act", "mono_part4x", "mono_part4x_act", "curve_part4x_seeds",
+        "map_part4x"),
 }
 HOP_DIRECTION_KEYS = ("a", "b", "a_mono_per_N", "b_mono_per_N", "a_loss", "b_loss", "b_mono_range",
                       "smallest_lambda_landed", "smallest_lambda_landed_at_target_loss")
