@@ -36,7 +36,7 @@ $B interpolate $mono=0 $part4=0 --method activation --out $O/mono_part4x_act --f
 $B curve $part4=0 $part4=1 --steps 4096 --out $O/curve_part4x_seeds --force
 $B map $mono=*/ $P/bias_m01/*/ $part2=*/ $part4=*/ $P/screen_lr0001/*/ --workers 2 --out $O/map_part4x --force
 
-.venv/bin/python docs/paper_shape_tables.py $P/starts $P/part_2x $P/part_4x $P/screen_lr0001 \
+.venv/bin/python docs/paper_shape_tables.py $P/starts $P/part_2x $P/part_4x/*/ $P/screen_lr0001 \
     --script docs/paper_part_4x_experiments.sh --json $JSON/paper_part_4x.json \
     --figure "$(cd "$FIG" && pwd)/paper_part_4x.png" \
     --title "Paper shape: lr 0.003 to 2^17 steps, lr 0.001 to 2^16, against the lr 0.01 starts"
